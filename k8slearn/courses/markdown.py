@@ -1,0 +1,235 @@
+"""Lesson Markdown → safe HTML.
+
+markdown-it-py (CommonMark, raw HTML off) parses; fenced ``kubectl``/``shell``/``yaml``/``json``
+blocks are highlighted by Pygments with CSS classes (``static/css/pygments.css``); ``##`` headings
+get stable ids and make the "on this page" list; the first use of each glossary term on a page
+links to the glossary; nh3 sanitises the result.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import BashLexer, JsonLexer, YamlLexer
+
+if TYPE_CHECKING:
+    from k8slearn.courses.loader import Term
+
+LEXERS = {
+    "kubectl": BashLexer,
+    "shell": BashLexer,
+    "console": BashLexer,
+    "bash": BashLexer,
+    "sh": BashLexer,
+    "yaml": YamlLexer,
+    "yml": YamlLexer,
+    "json": JsonLexer,
+}
+FORMATTER = HtmlFormatter(nowrap=True)
+PYGMENTS_STYLE = "default"
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "class"},
+    "img": {"src", "alt", "title"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "pre": {"class", "data-lang"},
+    "code": {"class"},
+    "span": {"class"},
+    "ol": {"start"},
+    "th": {"style"},
+    "td": {"style"},
+}
+
+
+@dataclass(frozen=True)
+class Heading:
+    id: str
+    text: str
+
+
+DIAGRAM_MARKER = "[[diagram]]"  # a paragraph of its own: where lesson.yaml's diagram goes
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    html: str
+    toc: tuple[Heading, ...]
+    terms: frozenset[str]  # glossary term ids linked on this page
+    html_after: str = ""  # the body after the [[diagram]] marker (empty without a marker)
+
+
+def _highlight(code: str, info: str, _attrs: object) -> str:
+    lang = (info or "").strip().split(maxsplit=1)[0].lower() if info else ""
+    lexer = LEXERS.get(lang)
+    if lexer is None:
+        return ""  # markdown-it's default <pre><code> with the text escaped
+    body = highlight(code, lexer(), FORMATTER)
+    return f'<pre class="highlight" data-lang="{html.escape(lang)}"><code>{body}</code></pre>\n'
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight})
+    md.enable("table")
+    md.enable("strikethrough")
+    return md
+
+
+_MD = _parser()
+
+
+def slugify(text: str) -> str:
+    """A heading id that keeps Hangul and other letters: '왜 쿠버네티스인가?' → '왜-쿠버네티스인가'."""
+    text = unicodedata.normalize("NFC", text).strip().lower()
+    text = re.sub(r"[^\w\s-]", "", text)
+    text = re.sub(r"[\s_-]+", "-", text).strip("-")
+    return text or "section"
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+
+
+def _term_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    parts = []
+    for word in sorted(set(words), key=len, reverse=True):
+        escaped = re.escape(word)
+        # A Korean term may be followed by a particle (파드를, 파드는); others need a word end.
+        tail = "" if _HANGUL.match(word[-1]) else r"(?![\w])"
+        parts.append(f"{escaped}{tail}")
+    if not parts:
+        return None
+    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + ")")
+
+
+class _Linker:
+    """Links the first occurrence of each glossary term on a page (plain text only)."""
+
+    def __init__(self, terms: Sequence[Term], lang: str) -> None:
+        self.lang = lang
+        self.word_to_term: dict[str, str] = {}
+        for term in terms:
+            for word in term.match.get(lang, ()):
+                self.word_to_term.setdefault(word, term.id)
+        self.pattern = _term_pattern(self.word_to_term)
+        self.used: set[str] = set()
+
+    def link(self, children: list[Token]) -> list[Token]:
+        if self.pattern is None:
+            return children
+        out: list[Token] = []
+        link_depth = 0
+        for token in children:
+            if token.type == "link_open":
+                link_depth += 1
+            elif token.type == "link_close":
+                link_depth -= 1
+            if token.type != "text" or link_depth > 0:
+                out.append(token)
+                continue
+            out.extend(self._split(token))
+        return out
+
+    def _split(self, token: Token) -> list[Token]:
+        content = token.content
+        pieces: list[Token] = []
+        position = 0
+        for found in self.pattern.finditer(content):
+            term_id = self.word_to_term[found.group(0)]
+            if term_id in self.used:
+                continue
+            self.used.add(term_id)
+            if found.start() > position:
+                pieces.append(_text(content[position : found.start()]))
+            opener = Token("link_open", "a", 1)
+            opener.attrs = {"href": f"/{self.lang}/glossary/#term-{term_id}", "class": "term"}
+            pieces.extend([opener, _text(found.group(0)), Token("link_close", "a", -1)])
+            position = found.end()
+        if not pieces:
+            return [token]
+        if position < len(content):
+            pieces.append(_text(content[position:]))
+        return pieces
+
+
+def _text(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+def render_lesson(source: str, lang: str, terms: Sequence[Term] = ()) -> RenderedPage:
+    """Render one lesson body in one language."""
+    tokens = _MD.parse(source)
+    linker = _Linker(terms, lang)
+    toc: list[Heading] = []
+    used_ids: set[str] = set()
+    in_heading = False
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            in_heading = True
+            if token.tag == "h1":  # the page's only h1 is the lesson title
+                token.tag = "h2"
+            if token.tag in ("h2", "h3"):
+                inline = tokens[index + 1]
+                text = "".join(
+                    child.content
+                    for child in inline.children or []
+                    if child.type in ("text", "code_inline")
+                )
+                slug = base = slugify(text)
+                counter = 2
+                while slug in used_ids:
+                    slug = f"{base}-{counter}"
+                    counter += 1
+                used_ids.add(slug)
+                token.attrSet("id", slug)
+                if token.tag == "h2":
+                    toc.append(Heading(slug, text))
+        elif token.type == "heading_close":
+            in_heading = False
+            if token.tag == "h1":
+                token.tag = "h2"
+        elif token.type == "inline" and not in_heading and token.children:
+            token.children = linker.link(token.children)
+    before, after = _split_at_marker(tokens)
+    return RenderedPage(_html(before), tuple(toc), frozenset(linker.used), _html(after))
+
+
+def _split_at_marker(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
+    for index in range(1, len(tokens) - 1):
+        token = tokens[index]
+        if (
+            token.type == "inline"
+            and token.content.strip() == DIAGRAM_MARKER
+            and tokens[index - 1].type == "paragraph_open"
+            and tokens[index - 1].level == 0
+        ):
+            return tokens[: index - 1], tokens[index + 2 :]
+    return tokens, []
+
+
+def _html(tokens: list[Token]) -> str:
+    if not tokens:
+        return ""
+    raw = _MD.renderer.render(tokens, _MD.options, {})
+    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel=None)
+
+
+def pygments_css() -> str:
+    return HtmlFormatter(style=PYGMENTS_STYLE).get_style_defs(".highlight")

@@ -1,0 +1,186 @@
+"""Course pages: course map, lesson (with quiz), glossary, progress reset, error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import redirect, render
+from django.template import loader as template_loader
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from k8slearn.courses.loader import Lesson, Question, get_course
+from k8slearn.courses.models import LessonRead, QuizAnswer
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "").startswith("en") else "ko"
+
+
+def _session_key(request: HttpRequest, create: bool) -> str | None:
+    """The session key that progress is stored under; creates the session when asked."""
+    if request.session.session_key is None and create:
+        request.session["k8slearn"] = True  # a session with data gets saved and a cookie
+        request.session.save()
+    return request.session.session_key
+
+
+@require_GET
+def course_map(request: HttpRequest) -> HttpResponse:
+    course = get_course(request)
+    key = _session_key(request, create=False)
+    read: set[str] = set()
+    answers: dict[str, dict[str, bool]] = {}
+    if key:
+        read = set(LessonRead.objects.filter(session_key=key).values_list("lesson_id", flat=True))
+        for lesson_id, question_id, correct in QuizAnswer.objects.filter(
+            session_key=key
+        ).values_list("lesson_id", "question_id", "correct"):
+            answers.setdefault(lesson_id, {})[question_id] = correct
+    cards = []
+    for lesson in course.lessons:
+        given = answers.get(lesson.id, {})
+        known = {q.id for q in lesson.quiz}
+        cards.append(
+            {
+                "lesson": lesson,
+                "read": lesson.id in read,
+                "answered": sum(1 for qid in given if qid in known),
+                "score": sum(1 for qid, ok in given.items() if ok and qid in known),
+                "total": len(lesson.quiz),
+            }
+        )
+    return render(request, "courses/course_map.html", {"cards": cards, "nav": "map"})
+
+
+def _lesson_context(
+    request: HttpRequest, lesson: Lesson, results: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    course = get_course(request)
+    previous, following = course.neighbours(lesson)
+    page = course.rendered(lesson, _lang())
+    questions = [
+        {"question": q, "result": results.get(q.id), "index": n}
+        for n, q in enumerate(lesson.quiz, start=1)
+    ]
+    return {
+        "lesson": lesson,
+        "page": page,
+        "questions": questions,
+        "previous": previous,
+        "next": following,
+        "diagram_template": f"courses/diagrams/{lesson.diagram}.html" if lesson.diagram else None,
+    }
+
+
+def _result(question: Question, chosen: int, correct: bool) -> dict[str, Any]:
+    return {
+        "question": question,
+        "chosen": chosen,
+        "chosen_choice": question.choices[chosen],
+        "correct": correct,
+        "right_choice": question.right_choice,
+    }
+
+
+@require_GET
+def lesson_page(request: HttpRequest, lesson_id: str) -> HttpResponse:
+    lesson = get_course(request).get(lesson_id)
+    if lesson is None:
+        raise Http404(lesson_id)
+    key = _session_key(request, create=True)
+    LessonRead.objects.bulk_create(
+        [LessonRead(session_key=key, lesson_id=lesson.id)], ignore_conflicts=True
+    )
+    results: dict[str, dict[str, Any]] = {}
+    for answer in QuizAnswer.objects.filter(session_key=key, lesson_id=lesson.id):
+        question = lesson.question(answer.question_id)
+        if question is not None and answer.chosen < len(question.choices):
+            results[question.id] = _result(question, answer.chosen, answer.correct)
+    return render(request, "courses/lesson.html", _lesson_context(request, lesson, results))
+
+
+def _bad_quiz(
+    request: HttpRequest, message: str, lesson: Lesson | None, question: Question | None
+) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        return render(request, "courses/lesson.html#quiz-error", {"message": message}, status=400)
+    if lesson is not None and question is not None:
+        context = _lesson_context(request, lesson, {})
+        for item in context["questions"]:
+            if item["question"].id == question.id:
+                item["error"] = message
+        return render(request, "courses/lesson.html", context, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+@require_POST
+def quiz_answer(request: HttpRequest, lesson_id: str, question_id: str) -> HttpResponse:
+    lesson = get_course(request).get(lesson_id)
+    if lesson is None:
+        return _bad_quiz(request, _("There is no lesson with this address."), None, None)
+    question = lesson.question(question_id)
+    if question is None:
+        return _bad_quiz(request, _("This lesson has no such quiz question."), lesson, None)
+    raw = request.POST.get("answer", "").strip()
+    if not raw:
+        return _bad_quiz(request, _("Choose an answer first."), lesson, question)
+    try:
+        chosen = int(raw)
+    except ValueError:
+        chosen = -1
+    if not 0 <= chosen < len(question.choices) or not raw.isdigit():
+        return _bad_quiz(request, _("That answer is not one of the choices."), lesson, question)
+    correct = chosen == question.answer
+    key = _session_key(request, create=True)
+    QuizAnswer.objects.update_or_create(
+        session_key=key,
+        lesson_id=lesson.id,
+        question_id=question.id,
+        defaults={"chosen": chosen, "correct": correct},
+    )
+    if getattr(request, "htmx", False):
+        return render(
+            request,
+            "courses/lesson.html#quiz-result",
+            {"result": _result(question, chosen, correct)},
+        )
+    url = reverse("courses:lesson", args=[lesson.id])
+    return redirect(f"{url}#q-{question.id}", permanent=False)
+
+
+@require_POST
+def reset_progress(request: HttpRequest) -> HttpResponse:
+    key = request.session.session_key
+    if key:
+        LessonRead.objects.filter(session_key=key).delete()
+        QuizAnswer.objects.filter(session_key=key).delete()
+    return redirect(reverse("courses:course_map") + "?reset=1")
+
+
+@require_GET
+def glossary(request: HttpRequest) -> HttpResponse:
+    course = get_course(request)
+    lang = _lang()
+    entries = [
+        {"term": term, "lessons": course.lessons_using(term.id, lang)}
+        for term in sorted(course.terms, key=lambda t: t.term.get(lang).lower())
+    ]
+    return render(request, "courses/glossary.html", {"entries": entries, "nav": "glossary"})
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest | None = None) -> HttpResponse:
+    # No request context and no database: the error may come from either.
+    template = template_loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"lang": _lang()}))
