@@ -95,9 +95,10 @@ DATABASES = {
     )
 }
 # Browser tests run Daphne in a subprocess: both processes must see one SQLite *file*.
-DATABASES["default"]["TEST"] = {
-    "NAME": os.environ.get("K8SLEARN_TEST_DB", str(BASE_DIR / "test-db.sqlite3"))
-}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("K8SLEARN_TEST_DB", str(BASE_DIR / "test-db.sqlite3"))
+    }
 
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
