@@ -1,9 +1,12 @@
 """Lesson Markdown → safe HTML.
 
 markdown-it-py (CommonMark, raw HTML off) parses; fenced ``kubectl``/``shell``/``yaml``/``json``
-blocks are highlighted by Pygments with CSS classes (``static/css/pygments.css``); ``##`` headings
-get stable ids and make the "on this page" list; the first use of each glossary term on a page
-links to the glossary; nh3 sanitises the result.
+blocks are highlighted by Pygments with CSS classes (``static/css/pygments.css``); ``kubectl`` and
+``console`` blocks are terminal sessions: only their command lines are highlighted, their output
+stays plain; ``##`` headings get stable ids and make the "on this page" list; the first use of
+each glossary term on a page links to the glossary (case-sensitive: only the forms listed under
+``match``); nh3 sanitises the result. :func:`render_inline` does the same, inline only, for quiz
+texts.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import nh3
@@ -26,15 +30,15 @@ if TYPE_CHECKING:
     from k8slearn.courses.loader import Term
 
 LEXERS = {
-    "kubectl": BashLexer,
     "shell": BashLexer,
-    "console": BashLexer,
     "bash": BashLexer,
     "sh": BashLexer,
     "yaml": YamlLexer,
     "yml": YamlLexer,
     "json": JsonLexer,
 }
+# Terminal sessions: command lines are highlighted as shell, output lines are plain text.
+SESSION_LANGS = frozenset({"kubectl", "console"})
 FORMATTER = HtmlFormatter(nowrap=True)
 PYGMENTS_STYLE = "default"
 
@@ -77,11 +81,40 @@ class RenderedPage:
 
 def _highlight(code: str, info: str, _attrs: object) -> str:
     lang = (info or "").strip().split(maxsplit=1)[0].lower() if info else ""
-    lexer = LEXERS.get(lang)
-    if lexer is None:
+    if lang in SESSION_LANGS:
+        body = _highlight_session(code)
+    elif lang in LEXERS:
+        body = highlight(code, LEXERS[lang](), FORMATTER)
+    else:
         return ""  # markdown-it's default <pre><code> with the text escaped
-    body = highlight(code, lexer(), FORMATTER)
     return f'<pre class="highlight" data-lang="{html.escape(lang)}"><code>{body}</code></pre>\n'
+
+
+_PROMPT = "$ "
+
+
+def _is_command(line: str) -> bool:
+    return line.startswith((_PROMPT, "kubectl ")) or line.rstrip() in ("$", "kubectl")
+
+
+def _highlight_session(code: str) -> str:
+    """A terminal session: ``$ …`` and ``kubectl …`` lines (and their ``\\`` continuations) as
+    shell, with the ``$`` as a prompt; every other line is output, escaped and left plain."""
+    out: list[str] = []
+    continued = False
+    for line in code.splitlines():
+        if continued or _is_command(line):
+            prompt = ""
+            command = line
+            if not continued and line.startswith(_PROMPT.rstrip()):
+                prompt = '<span class="gp">$</span>' + html.escape(line[1:2])
+                command = line[2:]
+            shell = highlight(command, BashLexer(), FORMATTER).rstrip("\n")
+            out.append(prompt + shell)
+            continued = line.endswith("\\")
+        else:
+            out.append(html.escape(line, quote=False))
+    return "\n".join(out) + "\n"
 
 
 def _parser() -> MarkdownIt:
@@ -105,15 +138,22 @@ def slugify(text: str) -> str:
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 
-def _term_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+def _term_pattern(words: Iterable[str], lang: str = "en") -> re.Pattern[str] | None:
     parts = []
     for word in sorted(set(words), key=len, reverse=True):
         escaped = re.escape(word)
-        # A Korean term may be followed by a particle (파드를, 파드는); others need a word end.
-        tail = "" if _HANGUL.match(word[-1]) else r"(?![\w])"
+        # A Korean term may be followed by a particle (파드를, 파드는); so may a Latin name in
+        # Korean text (kubelet이, kube-proxy는). Otherwise a term needs a word end (not "podcast").
+        if _HANGUL.match(word[-1]):
+            tail = ""
+        elif lang == "ko":
+            tail = r"(?![a-zA-Z0-9_])"
+        else:
+            tail = r"(?![\w])"
         parts.append(f"{escaped}{tail}")
     if not parts:
         return None
+    # Case-sensitive on purpose: "Deployment" (the object) is a term, "deployment" is plain English.
     return re.compile(r"(?<![\w])(?:" + "|".join(parts) + ")")
 
 
@@ -126,7 +166,7 @@ class _Linker:
         for term in terms:
             for word in term.match.get(lang, ()):
                 self.word_to_term.setdefault(word, term.id)
-        self.pattern = _term_pattern(self.word_to_term)
+        self.pattern = _term_pattern(self.word_to_term, lang)
         self.used: set[str] = set()
 
     def link(self, children: list[Token]) -> list[Token]:
@@ -229,6 +269,18 @@ def _html(tokens: list[Token]) -> str:
         return ""
     raw = _MD.renderer.render(tokens, _MD.options, {})
     return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel=None)
+
+
+INLINE_TAGS = {"code", "em", "strong"}
+_INLINE_MD = MarkdownIt("commonmark", {"html": False})
+
+
+@lru_cache(maxsize=4096)
+def render_inline(text: str) -> str:
+    """One line of inline Markdown (quiz texts) as safe HTML: only code, em and strong survive;
+    links, images and raw HTML become plain text."""
+    raw = _INLINE_MD.renderInline(text)
+    return nh3.clean(raw, tags=INLINE_TAGS, attributes={}, link_rel=None)
 
 
 def pygments_css() -> str:
