@@ -8,6 +8,7 @@ as ``2m (x3 over 5m)``. Every occurrence is also appended to ``cluster.state["ev
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from k8slearn.sim.objects import rfc3339
@@ -36,8 +37,7 @@ def record_event(
     meta = obj["metadata"]
     namespace = meta.get("namespace") or "default"
     now = rfc3339(cluster.now)
-    index: dict[str, str] = cluster.state.setdefault("event_index", {})
-    series = "|".join((meta.get("uid", ""), reason, message, component, field_path or "", type_))
+    series = _series_key(meta.get("uid", ""), reason, message, component, field_path, type_)
     log: list[list[Any]] = cluster.state.setdefault("event_log", [])
     seq = cluster.state.get("event_seq", 0) + 1
     cluster.state["event_seq"] = seq
@@ -46,14 +46,15 @@ def record_event(
     if len(log) > EVENT_LOG_LIMIT:
         del log[: len(log) - EVENT_LOG_LIMIT]
 
-    existing_name = index.get(series)
-    existing = cluster.store.get("Event", namespace, existing_name) if existing_name else None
+    # The name is derived from the series (object, reason, message, source), so a repeat finds
+    # its row without an index; real names are also "<object>.<16 hex digits>".
+    name = f"{meta['name']}.{series}"
+    existing = cluster.store.get("Event", namespace, name)
     if existing is not None:
         existing["count"] += 1
         existing["lastTimestamp"] = now
         cluster.store.update(existing)
         return
-    name = f"{meta['name']}.{seq:016x}"
     involved: Obj = {
         "kind": obj["kind"],
         "namespace": meta.get("namespace"),
@@ -89,19 +90,20 @@ def record_event(
         "reportingComponent": component,
         "reportingInstance": host or "",
     }
-    index[series] = name
-    cluster.state.setdefault("event_series", {})[name] = series
     cluster.store.add(event)
-    _expire_old_events(cluster, index)
+    _expire_old_events(cluster)
 
 
-def _expire_old_events(cluster: Cluster, index: dict[str, str]) -> None:
+def _expire_old_events(cluster: Cluster) -> None:
     if cluster.store.count("Event") <= EVENTS_KEPT:
         return
     oldest = next(cluster.store.iter("Event"))
     meta = oldest["metadata"]
     cluster.store.remove("Event", meta["namespace"], meta["name"])
-    # Forget the series so a repeat starts a new row, as it would after the real TTL.
-    series = cluster.state.setdefault("event_series", {}).pop(meta["name"], None)
-    if series is not None and index.get(series) == meta["name"]:
-        del index[series]
+
+
+def _series_key(uid: str, reason: str, message: str, component: str, field_path: str | None,
+                type_: str) -> str:
+    # 8 bytes of digest -> 16 hex digits, the length of real event name suffixes.
+    raw = "\x1f".join((uid, reason, message, component, field_path or "", type_))
+    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()

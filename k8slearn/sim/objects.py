@@ -7,6 +7,7 @@ status), so ``kubectl get -o json`` is just ``json.dumps``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import random
 import re
 from typing import Any
@@ -19,7 +20,13 @@ EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
 
 def rfc3339(seconds: float) -> str:
     """Virtual seconds -> '2026-01-01T00:01:05Z' (the API's timestamps have 1 s resolution)."""
-    return (EPOCH + _dt.timedelta(seconds=int(seconds // 1))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339_whole(int(seconds // 1))
+
+
+@functools.lru_cache(maxsize=1024)
+def _rfc3339_whole(seconds: int) -> str:
+    # Cached so that objects stamped in the same second share one string (memory per cluster).
+    return (EPOCH + _dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_rfc3339(stamp: str) -> float:

@@ -34,6 +34,7 @@ CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "Contain
 
 def new_container_record() -> Obj:
     return {"state": WAITING, "reason": "ContainerCreating", "message": None, "exit": None,
+            "image": None,
             "last": None, "restarts": 0, "ready": False, "started": False, "started_ms": None,
             "cid": None, "image_id": None, "gen": 0, "next": None, "backoff": None,
             "pull_backoff": None, "prog": None, "env": {}, "probes": {}, "log": [],

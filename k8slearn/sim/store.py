@@ -41,8 +41,10 @@ class Store:
     def __init__(self) -> None:
         self.objects: dict[str, dict[str, Obj]] = {}
         self.resource_version = 0
-        self.log: list[list[Any]] = []  # [rv, kind, key]
-        self.log_start = 0  # the log holds every change with rv > log_start
+        # "Kind|ns/name" -> rv of its latest change, oldest first: a compacted watch log whose
+        # size follows the number of objects, not the number of writes.
+        self.changed: dict[str, int] = {}
+        self.log_start = 0  # every change with rv > log_start is still in ``changed``
         self.watchers: list[Watcher] = []
         self._by_owner: dict[str, dict[str, None]] = {}  # owner uid -> pod keys (ordered)
         self._by_node: dict[str, dict[str, None]] = {}  # node name -> pod keys (ordered)
@@ -79,11 +81,14 @@ class Store:
     def _bump(self, kind: str, key: str, obj: Obj) -> None:
         self.resource_version += 1
         obj["metadata"]["resourceVersion"] = str(self.resource_version)
-        self.log.append([self.resource_version, kind, key])
-        if len(self.log) > CHANGE_LOG_LIMIT:
-            cut = len(self.log) // 2
-            self.log_start = self.log[cut - 1][0]
-            del self.log[:cut]
+        ck = f"{kind}|{key}"
+        self.changed.pop(ck, None)
+        self.changed[ck] = self.resource_version
+        if len(self.changed) > CHANGE_LOG_LIMIT:
+            oldest = list(self.changed.items())[: len(self.changed) // 2]
+            for old_ck, _rv in oldest:
+                del self.changed[old_ck]
+            self.log_start = oldest[-1][1]
 
     def add(self, obj: Obj) -> Obj:
         """Insert a fully formed object (metadata already defaulted by the API server)."""
@@ -156,12 +161,14 @@ class Store:
         """
         if version < self.log_start:
             return None
+        newest_first = []
+        for ck, rv in reversed(self.changed.items()):
+            if rv <= version:
+                break
+            newest_first.append(ck)
         out: dict[str, dict[str, Obj | None]] = {}
-        # The log is sorted by rv: walk back from the end until we pass ``version``.
-        i = len(self.log)
-        while i > 0 and self.log[i - 1][0] > version:
-            i -= 1
-        for _rv, kind, key in self.log[i:]:
+        for ck in reversed(newest_first):
+            kind, _, key = ck.partition("|")
             out.setdefault(kind, {})[key] = self.objects.get(kind, {}).get(key)
         return out
 
@@ -170,7 +177,7 @@ class Store:
         return {
             "objects": {kind: list(objs.values()) for kind, objs in self.objects.items()},
             "resource_version": self.resource_version,
-            "log": self.log,
+            "changed": self.changed,
             "log_start": self.log_start,
         }
 
@@ -184,6 +191,6 @@ class Store:
                 bucket[key] = obj
                 store._index(kind, key, obj, None)
         store.resource_version = d["resource_version"]
-        store.log = d["log"]
+        store.changed = d["changed"]
         store.log_start = d["log_start"]
         return store

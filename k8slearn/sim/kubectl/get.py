@@ -131,8 +131,16 @@ def list_objects(cluster: Cluster, res: Resource, ns: str | None, reqs: Any) -> 
     objs = cluster.store.list(res.kind, ns if res.namespaced else None)
     if reqs is not None:
         objs = [o for o in objs if selector_matches(reqs, o["metadata"].get("labels") or {})]
-    return sorted(objs, key=lambda o: (o["metadata"].get("namespace") or "",
-                                       o["metadata"]["name"]))
+    return sorted(objs, key=lambda o: (o["metadata"].get("namespace") or "", _list_name(o)))
+
+
+def _list_name(obj: Obj) -> str:
+    """The API server lists in key order: by name. Real Event names are
+    "<object>.<hex first-seen time>", so events sort by object, then in time order; ours end in a
+    series digest instead, so sort by "<object>." and let the stable sort keep creation order."""
+    if obj["kind"] == "Event":
+        return obj["metadata"]["name"].rpartition(".")[0] + "."
+    return str(obj["metadata"]["name"])
 
 
 def no_resources(ns: str | None, namespaced: bool) -> str:
