@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
@@ -161,13 +163,23 @@ def reset_progress(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("courses:course_map") + "?reset=1")
 
 
+_HANGUL_START = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+
+
+def glossary_sort_key(term: str) -> tuple[int, str]:
+    """Hangul terms first (가나다 order), then the others (abc order, ignoring case), as Korean
+    dictionaries do. English pages have no Hangul, so this is plain abc order there."""
+    text = unicodedata.normalize("NFC", term).casefold()
+    return (0 if _HANGUL_START.match(text) else 1, text)
+
+
 @require_GET
 def glossary(request: HttpRequest) -> HttpResponse:
     course = get_course(request)
     lang = _lang()
     entries = [
         {"term": term, "lessons": course.lessons_using(term.id, lang)}
-        for term in sorted(course.terms, key=lambda t: t.term.get(lang).lower())
+        for term in sorted(course.terms, key=lambda t: glossary_sort_key(t.term.get(lang)))
     ]
     return render(request, "courses/glossary.html", {"entries": entries, "nav": "glossary"})
 

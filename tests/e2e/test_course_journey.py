@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from k8slearn.courses.loader import Course, Lesson, Question, load_course
+from k8slearn.courses.templatetags.courses_tags import strip_verdict
 
 LANGS = ["ko", "en"]
 FIRST = "what-is-kubernetes"
@@ -37,6 +38,11 @@ def translated(lang: str, message: str) -> str:
         return gettext(message)
 
 
+def shown(text: str) -> str:
+    """A quiz text as the learner reads it: inline Markdown (`code`, *em*) without its marks."""
+    return re.sub(r"[`*]", "", text)
+
+
 def first_question(course: Course, lesson_id: str) -> tuple[Lesson, Question]:
     lesson = course.get(lesson_id)
     assert lesson is not None and lesson.quiz, f"{lesson_id} has no quiz"
@@ -50,7 +56,8 @@ def quiz_block(page: Page, question: Question) -> Locator:
 def answer(page: Page, question: Question, choice: int, lang: str) -> None:
     """Pick a choice by its visible label and press the question's own "Check answer" button."""
     block = quiz_block(page, question)
-    block.get_by_role("radio", name=question.choices[choice].text.get(lang), exact=True).check()
+    name = shown(question.choices[choice].text.get(lang))
+    block.get_by_role("radio", name=name, exact=True).check()
     block.get_by_role("button", name=translated(lang, "Check answer")).click()
 
 
@@ -150,12 +157,14 @@ def test_quiz_explains_wrong_then_right_answer_without_reloading(
     wrong = wrong_choice(question)
     answer(page, question, wrong, lang)
     expect(result).to_have_attribute("data-correct", "false")
-    expect(result).to_contain_text(question.choices[wrong].explain.get(lang))
-    expect(result).to_contain_text(question.right_choice.text.get(lang))
+    expect(result).to_contain_text(shown(question.choices[wrong].explain.get(lang)))
+    expect(result).to_contain_text(shown(question.right_choice.text.get(lang)))
+    right_explain = shown(strip_verdict(question.right_choice.explain.get(lang)))
+    expect(result).to_contain_text(right_explain)
 
     answer(page, question, question.answer, lang)
     expect(result).to_have_attribute("data-correct", "true")
-    expect(result).to_contain_text(question.right_choice.explain.get(lang))
+    expect(result).to_contain_text(right_explain)
 
     assert page.evaluate("window.__k8slearnSamePage") is True, "the page was reloaded"
     assert navigations == [], f"the quiz navigated to {navigations}"
@@ -171,7 +180,9 @@ def test_quiz_works_without_javascript(browser: Browser, base_url: str, course: 
         expect(page).to_have_url(re.compile(rf"#q-{re.escape(question.id)}$"))
         result = quiz_block(page, question).get_by_test_id("quiz-result")
         expect(result).to_have_attribute("data-correct", "true")
-        expect(result).to_contain_text(question.right_choice.explain.get("en"))
+        expect(result).to_contain_text(
+            shown(strip_verdict(question.right_choice.explain.get("en")))
+        )
     finally:
         context.close()
 
@@ -328,7 +339,50 @@ def test_no_lesson_scrolls_sideways_on_a_360px_phone(phone: Page, course: Course
     assert not problems, "\n".join(problems)
 
 
+def test_lesson_column_lines_up_with_the_header_on_a_wide_screen(
+    browser: Browser, base_url: str
+) -> None:
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        lefts = {}
+        for path in ["/en/", lesson_url("en", FIRST), lesson_url("ko", ERAS)]:
+            page.goto(path)
+            header = page.locator(".site-name").bounding_box()
+            title = page.get_by_role("heading", level=1).bounding_box()
+            lefts[path] = (round(header["x"]), round(title["x"]))
+        assert all(abs(h - t) <= 1 for h, t in lefts.values()), lefts
+        toc = page.locator(".toc").bounding_box()
+        body = page.locator(".lesson__body").bounding_box()
+        assert toc["x"] > body["x"] + body["width"], "the on-this-page list sits on the right"
+    finally:
+        context.close()
+
+
 # --------------------------------------------------------------------------- three eras diagram
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_three_eras_text_stays_readable_on_a_360px_phone(phone: Page, lang: str) -> None:
+    phone.goto(lesson_url(lang, ERAS))
+    diagram = phone.get_by_test_id("three-eras")
+    expect(diagram.locator(".eras__hint")).to_be_visible()
+    for era, label in [("traditional", "Traditional"), ("containers", "Containers")]:
+        diagram.get_by_role("radio", name=translated(lang, label), exact=True).check()
+        panel = diagram.locator(f'[data-era="{era}"]')
+        sizes = panel.locator("svg text.svg-in").evaluate_all(
+            """texts => texts.map(t => {
+                const svg = t.ownerSVGElement;
+                const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+                return parseFloat(getComputedStyle(t).fontSize) * scale;
+            })"""
+        )
+        assert sizes and min(sizes) >= 13.5, f"{era}: SVG text drawn at {min(sizes):.1f} px"
+        frame = panel.locator(".eras__frame")
+        assert frame.evaluate("f => f.scrollWidth > f.clientWidth"), (
+            "the picture scrolls in its frame"
+        )
+    assert sideways_overflow(phone) is None
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])

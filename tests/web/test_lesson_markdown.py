@@ -75,3 +75,81 @@ def test_the_pygments_stylesheet_is_up_to_date():
 
     css = (Path(settings.BASE_DIR) / "static" / "css" / "pygments.css").read_text()
     assert pygments_css() in css
+
+
+DEPLOYMENT = Term(
+    "deployment",
+    Text("디플로이먼트", "Deployment"),
+    {"ko": ("디플로이먼트",), "en": ("Deployments", "Deployment")},
+    Text("가", "A"),
+)
+KUBELET = Term(
+    "kubelet",
+    Text("kubelet", "Kubelet"),
+    {"ko": ("kubelet",), "en": ("kubelet", "Kubelet")},
+    Text("가", "A"),
+)
+
+
+def test_english_terms_match_case_sensitively():
+    # "deployment" is plain English (deployment patterns); only the listed forms are the object.
+    page = render_lesson("Old deployment patterns.\n", "en", [DEPLOYMENT])
+    assert 'class="term"' not in page.html
+    page = render_lesson(
+        "Some deployment patterns. A DEPLOYMENT. A Deployment.\n", "en", [DEPLOYMENT]
+    )
+    assert page.html.count('class="term"') == 1
+    assert 'class="term">Deployment</a>.' in page.html
+
+
+def test_a_latin_term_in_korean_text_matches_with_a_particle():
+    page = render_lesson("각 노드의 kubelet이 컨테이너를 시작한다.\n", "ko", [KUBELET])
+    assert 'class="term">kubelet</a>이 컨테이너' in page.html
+    page = render_lesson("kubeletes는 없다.\n", "ko", [KUBELET])
+    assert 'class="term"' not in page.html
+
+
+def session_lines(html: str) -> list[str]:
+    body = html[html.index("<code>") + len("<code>") : html.index("</code></pre>")]
+    return body.split("\n")
+
+
+def test_kubectl_blocks_highlight_only_the_command_lines():
+    page = render_lesson(
+        "```kubectl\n"
+        "$ kubectl get pods\n"
+        "NAME    READY   STATUS    RESTARTS   AGE\n"
+        "web-1   1/1     Running   0          <none>\n"
+        "kubectl apply -f web.yaml \\\n"
+        "  --dry-run=client\n"
+        'pod "web-1" deleted\n'
+        "```\n",
+        "en",
+    )
+    lines = session_lines(page.html)
+    assert lines[0].startswith('<span class="gp">$</span> kubectl<span class="w"> </span>get')
+    # Output is escaped and left plain: no highlighting spans at all.
+    assert lines[1] == "NAME    READY   STATUS    RESTARTS   AGE"
+    assert lines[2] == "web-1   1/1     Running   0          &lt;none&gt;"
+    assert lines[5] == 'pod "web-1" deleted'
+    # A command without a prompt is still a command, and so is its \ continuation.
+    assert lines[3].startswith('kubectl<span class="w"> </span>apply')
+    assert "<span" in lines[4] and "--dry-run" in lines[4]
+
+
+def test_shell_blocks_are_highlighted_as_a_whole():
+    page = render_lesson("```shell\nssh server-3\ndocker run -d web:1.0\n```\n", "en")
+    assert page.html.count('<span class="w">') >= 3
+    assert 'data-lang="shell"' in page.html
+
+
+def test_inline_markdown_for_quiz_texts_keeps_only_code_em_and_strong():
+    from k8slearn.courses.markdown import render_inline
+
+    assert render_inline("In `kubectl get pods -o yaml`, *what* is **spec**?") == (
+        "In <code>kubectl get pods -o yaml</code>, <em>what</em> is <strong>spec</strong>?"
+    )
+    unsafe = render_inline('[x](javascript:alert(1)) <b onclick="y()">z</b> ![i](/i.png)')
+    assert "<a" not in unsafe and "<b" not in unsafe and "<img" not in unsafe
+    assert "&lt;b" in unsafe
+    assert render_inline("1 < 2 & `<tag>`") == "1 &lt; 2 &amp; <code>&lt;tag&gt;</code>"

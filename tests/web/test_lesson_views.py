@@ -66,8 +66,23 @@ def test_lesson_page_renders_in_each_language(client, lang, title, heading):
     assert html.count('data-testid="quiz-question"') == 3
     assert 'class="highlight"' in html  # the kubectl block is highlighted
     assert f'rel="next" href="/{lang}/lessons/three-eras/"' in html
-    assert "https://kubernetes.io/ko/docs/concepts/overview/" in html
     assert "https://creativecommons.org/licenses/by/4.0/" in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "source", "other"),
+    [
+        ("ko", "https://kubernetes.io/ko/docs/concepts/overview/", "https://kubernetes.io/docs/"),
+        ("en", "https://kubernetes.io/docs/concepts/overview/", "https://kubernetes.io/ko/docs/"),
+    ],
+)
+def test_credit_links_the_source_page_in_the_pages_language(client, lang, source, other):
+    html = client.get(f"/{lang}/lessons/first-steps/").content.decode()
+    credit = html[html.index('data-testid="credit"') :]
+    credit = credit[: credit.index("</p>")]
+    assert f'href="{source}" hreflang="{lang}"' in credit
+    assert other not in credit
+    assert 'href="https://creativecommons.org/licenses/by/4.0/" rel="license"' in credit
 
 
 def test_lesson_has_an_on_this_page_list_with_korean_anchors(client):
@@ -118,6 +133,14 @@ def test_language_switch_keeps_the_same_page(client):
     assert 'href="/en/lessons/first-steps/" hreflang="en"' in html
     html = client.get("/en/glossary/").content.decode()
     assert 'href="/ko/glossary/" hreflang="ko"' in html
+
+
+def test_reset_section_is_named_by_its_summary_not_a_hidden_heading(client):
+    html = client.get("/en/").content.decode()
+    assert '<section class="reset" aria-labelledby="reset-summary">' in html
+    assert '<summary id="reset-summary">Reset my progress</summary>' in html
+    assert html.count("Reset my progress") == 1
+    assert 'id="reset-heading"' not in html
 
 
 def test_skip_link_and_landmarks(client):
@@ -175,8 +198,61 @@ def test_wrong_answer_explains_the_choice_and_the_right_answer(client):
     html = response.content.decode()
     assert 'data-correct="false"' in html
     assert "클러스터 크기와 관계없다." in html  # the chosen answer's explanation
-    assert "생략된 글자 수" in html and "K와 s 사이의 여덟 글자다." in html  # the right answer
-    assert "정답:" in html
+    assert "정답은 “생략된 글자 수”이다." in html and "K와 s 사이의 여덟 글자다." in html
+    en = client.post(quiz_url("en", "first-steps", "k8s-name"), {"answer": "0"}, **HTMX)
+    assert "The right answer is “The number of letters left out”." in en.content.decode()
+
+
+def test_the_right_answers_explanation_drops_its_own_verdict(client):
+    # The right choice's explanation starts with "맞다." / "Right.": after "정답은 …이다." or
+    # "✓ 정답이다!" that would be said twice.
+    html = client.post(
+        quiz_url("ko", "first-steps", "what-is-a-pod"), {"answer": "1"}, **HTMX
+    ).content.decode()
+    assert "정답은 “컨테이너 묶음”이다." in html
+    assert "파드는 컨테이너를 묶는다." in html and "맞다." not in html
+    html = client.post(
+        quiz_url("ko", "first-steps", "what-is-a-pod"), {"answer": "0"}, **HTMX
+    ).content.decode()
+    assert "정답이다!" in html and "파드는 컨테이너를 묶는다." in html and "맞다." not in html
+    # An explanation that is only the verdict is kept rather than emptied.
+    html = client.post(quiz_url("en", "first-steps", "year"), {"answer": "0"}, **HTMX)
+    assert "<p>Right.</p>" in html.content.decode()
+
+
+def test_strip_verdict():
+    from k8slearn.courses.templatetags.courses_tags import strip_verdict
+
+    assert strip_verdict("Right. Only the container restarts.") == "Only the container restarts."
+    assert strip_verdict("Correct! It is.") == "It is."
+    assert strip_verdict("맞다. 파드는 교체된다.") == "파드는 교체된다."
+    assert strip_verdict("정답이다. 이것은 가상화다.") == "이것은 가상화다."
+    assert strip_verdict("No. It is not.") == "No. It is not."
+    assert strip_verdict("Rightly so, it is.") == "Rightly so, it is."
+
+
+def test_quiz_texts_are_inline_markdown(client, settings):
+    settings.LESSONS_DIR = Path(settings.BASE_DIR) / "lessons"
+    html = client.get("/en/lessons/where-next/").content.decode()
+    assert "In <code>kubectl get deployment web -o yaml</code>, what are" in html
+    assert "<span><code>spec</code> is the desired state" in html
+    html = client.post(
+        quiz_url("en", "where-next", "spec-vs-status"), {"answer": "1"}, **HTMX
+    ).content.decode()
+    assert "You never write <code>status</code>" in html
+    assert "The right answer is “<code>spec</code> is the desired state" in html
+    assert "Comparing the two tells you" in html and "Right." not in html
+
+
+def test_glossary_lists_korean_terms_hangul_first_then_latin(client, settings):
+    settings.LESSONS_DIR = Path(settings.BASE_DIR) / "lessons"
+    html = client.get("/ko/glossary/").content.decode()
+    terms = re.findall(r"<dt>(.*?)</dt>", html)
+    hangul = [t for t in terms if re.match(r"[가-힣]", t)]
+    assert terms[: len(hangul)] == sorted(hangul)  # 가나다 order first
+    assert terms[len(hangul) :] == ["kube-proxy", "kubelet"]  # then the Latin names, lower-case
+    en = re.findall(r"<dt>(.*?)</dt>", client.get("/en/glossary/").content.decode())
+    assert en == sorted(en, key=str.casefold)
 
 
 def test_answering_again_keeps_only_the_latest_answer(client):

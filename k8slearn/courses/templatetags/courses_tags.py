@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
@@ -40,3 +41,31 @@ def language_links(context: Any) -> list[dict[str, Any]]:
 def in_lang(text: Any, lang: str) -> str:
     """A loader Text in a given language: {{ lesson.title|in_lang:"en" }}."""
     return text.get(lang) if hasattr(text, "get") else str(text)
+
+
+@register.filter
+def inline_md(text: Any) -> str:
+    """A quiz text as inline Markdown: `code`, *em* and **strong** only (safe HTML)."""
+    from django.utils.safestring import mark_safe
+
+    from k8slearn.courses.markdown import render_inline
+
+    return mark_safe(render_inline(str(text)))  # noqa: S308 - render_inline sanitises with nh3
+
+
+# "Right." / "맞다." at the start of an explanation repeats the verdict shown above it.
+VERDICT_PREFIX = re.compile(
+    r"^\s*(?:right|correct|exactly|맞다|맞습니다|정답이다|정답입니다)\s*[.!]\s*",
+    re.IGNORECASE,
+)
+
+
+def strip_verdict(text: str) -> str:
+    """An explanation without a leading "Right." / "Correct." / "맞다." / "정답이다."."""
+    stripped = VERDICT_PREFIX.sub("", text, count=1)
+    return stripped or text
+
+
+@register.filter(name="strip_verdict")
+def strip_verdict_filter(text: Any) -> str:
+    return strip_verdict(str(text))
