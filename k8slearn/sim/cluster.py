@@ -287,6 +287,10 @@ class Cluster:
         (None where no ready endpoint existed)."""
         return services.send_traffic(self, service, requests, namespace)
 
+    def stream_traffic(self, service: str, rate: int, namespace: str = "default") -> None:
+        """Keep sending ``rate`` requests per virtual second to a Service (0 stops)."""
+        services.set_stream(self, service, rate, namespace)
+
     # -- snapshots -------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """Everything, as JSON-native data. ``Cluster.restore(c.snapshot())`` continues exactly."""

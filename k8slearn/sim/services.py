@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from k8slearn.sim import apiserver
 from k8slearn.sim.errors import ApiError, not_found
 from k8slearn.sim.objects import rfc3339
-from k8slearn.sim.timers import bootstrap
+from k8slearn.sim.timers import bootstrap, timer
 
 if TYPE_CHECKING:
     from k8slearn.sim.cluster import Cluster
@@ -450,3 +450,44 @@ def _nginx_time(seconds: float) -> str:
     date, clock = stamp[:-1].split("T")
     year, month, day = date.split("-")
     return f"{day}/{months[int(month) - 1]}/{year}:{clock} +0000"
+
+
+# -- a steady stream of traffic --------------------------------------------------------------
+MAX_STREAM_RATE = 100  # requests per virtual second
+
+
+def set_stream(cluster: Cluster, service: str, rate: int, namespace: str = "default") -> None:
+    """Send ``rate`` new connections per virtual second to a Service until the rate is set to 0.
+
+    One timer a second while a stream runs; the generation number makes older timers no-ops.
+    """
+    if cluster.store.get("Service", namespace, service) is None:
+        raise not_found("services", service)
+    if not 0 <= rate <= MAX_STREAM_RATE:
+        raise ApiError("BadRequest", f"rate must be from 0 to {MAX_STREAM_RATE}", 400)
+    streams = cluster.state.setdefault("streams", {})
+    key = f"{namespace}/{service}"
+    gen = streams.get(key, {}).get("gen", 0) + 1
+    if rate == 0:
+        streams.pop(key, None)
+        return
+    streams[key] = {"rate": rate, "gen": gen}
+    cluster.clock.call_later(1.0, "services.stream", [key, gen])
+
+
+def streams(cluster: Cluster) -> dict[str, int]:
+    """{"namespace/service": requests per second} for the streams that run now."""
+    return {k: v["rate"] for k, v in cluster.state.get("streams", {}).items()}
+
+
+@timer("services.stream")
+def _stream_tick(cluster: Cluster, key: str, gen: int) -> None:
+    stream = cluster.state.get("streams", {}).get(key)
+    if stream is None or stream["gen"] != gen:
+        return  # stopped or replaced since this timer was set
+    namespace, _, service = key.partition("/")
+    if cluster.store.get("Service", namespace, service) is None:
+        del cluster.state["streams"][key]  # the Service is gone: the clients give up
+        return
+    send_traffic(cluster, service, stream["rate"], namespace)
+    cluster.clock.call_later(1.0, "services.stream", [key, gen])
