@@ -82,7 +82,7 @@ class Lesson:
     source: str | None
     diagram: str | None
     quiz: tuple[Question, ...]
-    playground: dict[str, Any] | None
+    playground: Any  # a courses.playground_block.Playground, or None
     bodies: dict[str, str]  # lang -> Markdown source
 
     def question(self, question_id: str) -> Question | None:
@@ -370,12 +370,9 @@ def _lesson(
             )
     playground = None
     if "playground" in fields:
-        # Validated by the playground issue; here it only has to be a mapping.
-        node = fields["playground"]
-        if not isinstance(node, yaml.MappingNode):
-            check.error(node, "playground must be a mapping (key: value)")
-        else:
-            playground = check.value(node)
+        from k8slearn.courses.playground_block import parse_playground
+
+        playground = parse_playground(check, fields["playground"])
     questions: list[Question] = []
     if "quiz" in fields:
         nodes = check.sequence(fields["quiz"], "quiz") or []

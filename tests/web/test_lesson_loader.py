@@ -261,13 +261,44 @@ def test_an_unknown_diagram_is_reported(lessons_root):
     assert_one_error(lessons_root, f"{YAML_PATH}:3", "diagram 'four-eras' does not exist")
 
 
-def test_playground_passes_through_when_it_is_a_mapping(lessons_root):
+def test_a_valid_playground_block_is_parsed_onto_the_lesson(lessons_root):
     write_lesson(
-        lessons_root, VALID + "playground:\n  scenario: web-3-replicas\n  anything: [1, 2]\n"
+        lessons_root,
+        VALID
+        + textwrap.dedent(
+            """\
+            playground:
+              scenario: web
+              exercises:
+                - id: replace-a-pod
+                  title: {ko: "파드 교체", en: "Replace a pod"}
+                  prompt: {ko: "파드를 지워 보자.", en: "Delete a pod."}
+                  goal: {replaced: {selector: app=web}}
+                  hints:
+                    - {ko: "파드 삭제 버튼", en: "The Delete pod button"}
+                  solution:
+                    - delete_pod: {selector: app=web}
+                    - fault: {selector: app=web, fault: readiness, on: false}
+                    - advance: 10
+            """
+        ),
     )
     course = load_course(lessons_root)
     assert course.errors == []
-    assert course.get("sample").playground == {"scenario": "web-3-replicas", "anything": [1, 2]}
+    playground = course.get("sample").playground
+    assert playground.scenario == "web"
+    exercise = playground.exercise("replace-a-pod")
+    assert exercise.goal == {"replaced": {"selector": "app=web"}}
+    assert exercise.solution[1] == {"fault": {"selector": "app=web", "fault": "readiness",
+                                              "on": False}}
+    assert exercise.hints[0].en == "The Delete pod button"
+
+
+def test_an_empty_playground_mapping_means_none_yet(lessons_root):
+    write_lesson(lessons_root, VALID + "playground: {}\n")
+    course = load_course(lessons_root)
+    assert course.errors == []
+    assert course.get("sample").playground is None
 
 
 def test_a_playground_that_is_not_a_mapping_is_reported(lessons_root):
