@@ -15,6 +15,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", include("k8slearn.courses.urls")),
+    path("", include("k8slearn.playground.urls")),
     prefix_default_language=True,
 )
 

@@ -53,7 +53,7 @@ ALLOWED_ATTRIBUTES = {
     "h2": {"id"},
     "h3": {"id"},
     "h4": {"id"},
-    "pre": {"class", "data-lang"},
+    "pre": {"class", "data-lang", "tabindex"},  # tabindex: code that scrolls sideways is reachable by keyboard
     "code": {"class"},
     "span": {"class"},
     "ol": {"start"},
@@ -87,7 +87,8 @@ def _highlight(code: str, info: str, _attrs: object) -> str:
         body = highlight(code, LEXERS[lang](), FORMATTER)
     else:
         return ""  # markdown-it's default <pre><code> with the text escaped
-    return f'<pre class="highlight" data-lang="{html.escape(lang)}"><code>{body}</code></pre>\n'
+    return (f'<pre class="highlight" data-lang="{html.escape(lang)}" tabindex="0">'
+            f"<code>{body}</code></pre>\n")
 
 
 _PROMPT = "$ "

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from k8slearn.courses.loader import Lesson, Question, get_course
 from k8slearn.courses.models import LessonRead, QuizAnswer
+from k8slearn.playground import views as playground
 
 
 def _lang() -> str:
@@ -43,6 +44,7 @@ def course_map(request: HttpRequest) -> HttpResponse:
         ).values_list("lesson_id", "question_id", "correct"):
             answers.setdefault(lesson_id, {})[question_id] = correct
     cards = []
+    done = playground.exercises_done(key)
     for lesson in course.lessons:
         given = answers.get(lesson.id, {})
         known = {q.id for q in lesson.quiz}
@@ -53,6 +55,7 @@ def course_map(request: HttpRequest) -> HttpResponse:
                 "answered": sum(1 for qid in given if qid in known),
                 "score": sum(1 for qid, ok in given.items() if ok and qid in known),
                 "total": len(lesson.quiz),
+                "exercises": playground.exercise_count(lesson, done),
             }
         )
     return render(request, "courses/course_map.html", {"cards": cards, "nav": "map"})
@@ -75,6 +78,7 @@ def _lesson_context(
         "previous": previous,
         "next": following,
         "diagram_template": f"courses/diagrams/{lesson.diagram}.html" if lesson.diagram else None,
+        "playground": playground.lesson_playground(request, lesson),
     }
 
 
@@ -160,6 +164,7 @@ def reset_progress(request: HttpRequest) -> HttpResponse:
     if key:
         LessonRead.objects.filter(session_key=key).delete()
         QuizAnswer.objects.filter(session_key=key).delete()
+        playground.forget_progress(key)
     return redirect(reverse("courses:course_map") + "?reset=1")
 
 

@@ -1,5 +1,11 @@
-"""Websocket routes. The live playground (a later issue) adds its consumer here."""
+"""Websocket routes: the live playground's sandbox socket."""
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import re_path
+
+from k8slearn.playground.consumers import SandboxConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/sandbox/(?P<sandbox_id>[A-Za-z0-9_-]{1,64})/$", SandboxConsumer.as_asgi()),
+]

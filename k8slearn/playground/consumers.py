@@ -1,0 +1,111 @@
+"""The playground's websocket: one consumer per browser socket, attached to one sandbox.
+
+Thin: checks size and rate, parses (``actions.parse``), delegates to ``sandboxes`` and sends
+HTML fragments that htmx's ws extension swaps out of band by id. No cluster logic here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from k8slearn.playground import actions, sandboxes
+from k8slearn.playground.actions import ActionError, message
+from k8slearn.sim import scenarios
+
+logger = logging.getLogger(__name__)
+timing = logging.getLogger("k8slearn.playground.timing")
+
+MAX_MESSAGE = 64 * 1024  # bytes
+RATE = 20.0  # actions a second (token bucket, burst of the same size)
+CLOSE_FORBIDDEN = 4403
+CLOSE_BUSY = 4503
+
+
+class SandboxConsumer(AsyncWebsocketConsumer):
+    """``ws/sandbox/<id>/?lang=ko|en``: the session's own sandbox, else closed with 4403."""
+
+    sbx: sandboxes.LiveSandbox | None = None
+
+    async def connect(self) -> None:
+        self.sandbox_id = str(self.scope["url_route"]["kwargs"]["sandbox_id"])
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.lang = "en" if query.get("lang", ["ko"])[0] == "en" else "ko"
+        self.tokens = RATE
+        self.tokens_at = time.monotonic()
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        # Accept first so that the browser sees the close code (a refused handshake has none).
+        await self.accept()
+        try:
+            self.sbx = await sandboxes.attach(self.sandbox_id, session_key, self.lang)
+        except sandboxes.Busy:
+            await self.send_error(message("busy", self.lang))
+            await self.close(code=CLOSE_BUSY)
+            return
+        if self.sbx is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = sandboxes.group_name(self.sandbox_id, self.lang)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send(text_data=sandboxes.full_board(self.sbx, self.lang))
+
+    async def disconnect(self, code: int) -> None:
+        if self.sbx is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            sandboxes.detach(self.sbx, self.lang)
+            self.sbx = None
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        started = time.perf_counter()
+        if self.sbx is None:
+            return
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw) > MAX_MESSAGE or len(raw.encode("utf-8")) > MAX_MESSAGE:
+            await self.send_error(message("too-big", self.lang))
+            return
+        if not self._take_token():
+            await self.send_error(message("rate", self.lang))
+            return
+        try:
+            content: Any = json.loads(raw)
+        except ValueError:
+            await self.send_error(message("bad-json", self.lang))
+            return
+        try:
+            action = actions.parse(content, self.lang, scenarios.SCENARIOS)
+            terminal = await sandboxes.apply(self.sbx, action, self.lang)
+        except ActionError as err:
+            await self.send_error(str(err))
+            return
+        except Exception:
+            logger.exception("action failed in sandbox %s: %.200r", self.sandbox_id, content)
+            await self.send_error(message("internal", self.lang))
+            return
+        if terminal:
+            await self.send(text_data=terminal)
+        timing.debug("action %s %.2f ms", self.sandbox_id[:6],
+                     (time.perf_counter() - started) * 1000)
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE, self.tokens + (now - self.tokens_at) * RATE)
+        self.tokens_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    async def send_error(self, text: str) -> None:
+        from k8slearn.playground import render
+
+        await self.send(text_data=render.error(text, self.lang))
+
+    async def board_update(self, event: dict[str, Any]) -> None:
+        """``board.update`` from the sandbox's group: fragments rendered once for everyone."""
+        await self.send(text_data=event["html"])
