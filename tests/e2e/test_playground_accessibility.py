@@ -1,0 +1,106 @@
+"""axe-core in Chromium on the live playground: no serious or critical violation once the board
+is live (the socket is open and the server's board has been swapped in)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+BLOCKING = {"serious", "critical"}
+LIVE_TIMEOUT = 15_000  # ms: page load + websocket open + first frame
+
+# As in test_playground.py: the htmx ws extension's events, recorded on <html>.
+WS_PROBE = """
+(() => {
+  const mark = (key, value) => { document.documentElement.dataset[key] = value; };
+  document.addEventListener("htmx:wsOpen", () => mark("pgWs", "open"));
+  document.addEventListener("htmx:wsClose", () => mark("pgWs", "closed"));
+  document.addEventListener("htmx:wsAfterMessage", () => {
+    const n = Number(document.documentElement.dataset.pgFrames || 0) + 1;
+    mark("pgFrames", String(n));
+  });
+})();
+"""
+
+
+def wait_live(page: Page) -> None:
+    """The socket is open, the server's first frame has arrived and pods are on the board."""
+    html = page.locator("html")
+    expect(html).to_have_attribute("data-pg-ws", "open", timeout=LIVE_TIMEOUT)
+    expect(html).to_have_attribute("data-pg-frames", re.compile(r"^[1-9]"), timeout=LIVE_TIMEOUT)
+    expect(page.locator("[data-testid=pod]").first).to_be_visible(timeout=LIVE_TIMEOUT)
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"][:10]:
+            lines.append(f"    at {', '.join(map(str, node['target']))}")
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            if summary:
+                lines.append(f"       {summary[:300]}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/ko/play/", id="play-ko"),
+        pytest.param("/en/play/", id="play-en"),
+        pytest.param("/ko/lessons/self-healing/", id="lesson-4-ko"),
+    ],
+)
+def test_live_playground_has_no_serious_accessibility_violation(
+    page: Page, axe: Axe, path: str
+) -> None:
+    page.add_init_script(WS_PROBE)
+    page.goto(path)
+    wait_live(page)
+    wait_still(page)
+    results = axe.run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
+    assert not blocking, f"axe-core found on {page.url} (live board):\n{describe(blocking)}"
+
+
+def wait_still(page: Page) -> None:
+    """Finite CSS animations (a new pod card fading in) have ended: axe measures contrast on
+    what is painted, and a card at half opacity is a transient, not a violation."""
+    page.wait_for_function(
+        """() => document.getAnimations().every(a =>
+            a.playState !== "running" || a.effect.getComputedTiming().iterations === Infinity)""",
+        timeout=LIVE_TIMEOUT,
+    )
+
+
+def test_playground_after_an_action_is_accessible(page: Page, axe: Axe) -> None:
+    """The board after live updates (a terminating pod, its replacement) is still accessible."""
+    page.add_init_script(WS_PROBE)
+    page.goto("/en/lessons/self-healing/")
+    wait_live(page)
+    before = page.locator("[data-testid=pod]").evaluate_all("els => els.map(e => e.dataset.name)")
+    victim = before[0]
+    # Paused, the board holds still while axe reads it.
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    page.get_by_role("button", name=f"Delete pod {victim}", exact=True).click()
+    expect(page.locator(f"[data-testid=pod][data-name='{victim}']")).to_have_attribute(
+        "data-status", "Terminating", timeout=LIVE_TIMEOUT
+    )
+    page.get_by_role("button", name=re.compile(r"^Step\b")).click()
+    newcomer = page.locator(
+        "[data-testid=pod]" + "".join(f":not([data-name='{n}'])" for n in before)
+    )
+    expect(newcomer).to_have_count(1, timeout=LIVE_TIMEOUT)
+    wait_still(page)
+    results = axe.run(page, context="[data-testid=playground]")
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
+    assert not blocking, f"axe-core found in the updated playground:\n{describe(blocking)}"
