@@ -37,6 +37,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,10 +164,10 @@ def open_page(base: str) -> tuple[str, str, float]:
         cookies = response.headers.get_all("Set-Cookie") or []
     elapsed = time.perf_counter() - started
     session = next(c.split(";")[0] for c in cookies if c.startswith("sessionid="))
-    match = re.search(r'ws-connect="/ws/sandbox/([A-Za-z0-9_-]+)/', html)
+    match = re.search(r'ws-connect="(/ws/sandbox/[^"]+)"', html)
     if match is None:
         raise RuntimeError("the play page has no board socket (busy?)")
-    return session, match.group(1), elapsed
+    return session, unescape(match.group(1)), elapsed
 
 
 @dataclass
@@ -205,15 +206,15 @@ class Control:
     connected: int = 0
 
 
-async def learner(ws_base: str, cookie: str, sandbox_id: str, stats: Stats,
+async def learner(ws_base: str, cookie: str, path: str, stats: Stats,
                   control: Control) -> None:
     from websockets.asyncio.client import connect
 
-    url = f"{ws_base}/ws/sandbox/{sandbox_id}/?lang=ko"
+    url = f"{ws_base}{path}"  # as the page says: its board need not be sent again
     headers = {"Cookie": cookie, "Origin": ws_base.replace("ws://", "http://")}
     async with connect(url, additional_headers=headers, max_size=None, compression=None,
                        open_timeout=60, ping_interval=None) as ws:
-        await ws.recv()  # the full board
+        await ws.recv()  # the first message: clock and goals (or the board, if it changed)
         control.connected += 1
         await control.ready.wait()
         stop_at = control.stop_at
@@ -264,9 +265,9 @@ async def page_to_board(server: Server) -> float:
     from websockets.asyncio.client import connect
 
     started = time.perf_counter()
-    cookie, sandbox_id, _ = await asyncio.to_thread(open_page, server.url)
+    cookie, path, _ = await asyncio.to_thread(open_page, server.url)
     ws_base = server.url.replace("http://", "ws://")
-    async with connect(f"{ws_base}/ws/sandbox/{sandbox_id}/?lang=ko",
+    async with connect(f"{ws_base}{path}",
                        additional_headers={"Cookie": cookie, "Origin": server.url}) as ws:
         await ws.recv()
     return (time.perf_counter() - started) * 1000

@@ -89,6 +89,7 @@ class PodView:
     ready: str
     restarts: str
     age: str
+    created_ms: int  # virtual ms: the browser keeps AGE current between updates
     image: str
     tag: str
     tone: str
@@ -115,6 +116,7 @@ def pod_view(pod: Obj, now: float, nodes: set[str]) -> PodView:
         name=meta["name"], namespace=meta.get("namespace") or "default",
         column=node if node in nodes else PENDING,
         status=status, ready=ready, restarts=restarts, age=age(created, now),
+        created_ms=int(parse_rfc3339(created) * 1000) if created else -1,
         image=image, tag=image_tag(image), tone=tone, icon=icon, ip=pod_ip(pod),
         containers=containers, owner=owners[0] if owners else "",
         reason="" if node else _pending_reason(pod),
@@ -156,6 +158,7 @@ class NodeView:
     cpu_text: str
     mem_text: str
     pod_count: int
+    actions: str = ""  # the rendered buttons, filled in by render.py (cached)
 
 
 _HEALTHY = {"Ready": "True", "MemoryPressure": "False", "DiskPressure": "False",
@@ -257,6 +260,7 @@ class DeploymentView:
     old_revisions: int  # scaled-to-zero ReplicaSets kept for rollback
     previous_image: str = ""
     containers: list[str] = field(default_factory=list)
+    actions: str = ""  # the rendered buttons, filled in by render.py (cached)
 
 
 def deployment_view(d: Obj, rss: list[Obj]) -> DeploymentView:
@@ -316,7 +320,7 @@ def _owned_replicasets(cluster: Cluster, d: Obj) -> list[Obj]:
 
 
 # -- services ------------------------------------------------------------------------------
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class EndpointView:
     ip: str
     pod: str
@@ -339,6 +343,12 @@ class ServiceView:
     ready_count: int
     served_total: int
     failed: int
+    # Rendered parts, filled in by render.py (each cached by what it shows).
+    head: str = ""
+    summary: str = ""
+    thead: str = ""
+    rows: str = ""
+    actions: str = ""
 
 
 def service_view(cluster: Cluster, svc: Obj) -> ServiceView:
@@ -450,22 +460,30 @@ def node_names(cluster: Cluster) -> set[str]:
     return {n["metadata"]["name"] for n in cluster.store.iter("Node")}
 
 
-def columns(cluster: Cluster, only: set[str] | None = None) -> list[Column]:
+def columns(cluster: Cluster, only: set[str] | None = None,
+            nodes_only: set[str] | None = None) -> list[Column]:
     """One column per node (name order) plus the Pending column; ``only`` limits which are
-    built (a change touches one or two)."""
+    built (a change touches one or two); columns in ``nodes_only`` get their node and pod count
+    but no pod views (for a capacity bar)."""
     now = cluster.now
     names = node_names(cluster)
+    nodes_only = nodes_only or set()
     by_col: dict[str, list[PodView]] = {}
+    counts: dict[str, int] = {}
     for pod in cluster.store.iter("Pod"):
         node = (pod.get("spec") or {}).get("nodeName")
         col = node if node in names else PENDING
-        if only is None or col in only:
+        if col in nodes_only:
+            counts[col] = counts.get(col, 0) + 1
+        elif only is None or col in only:
             by_col.setdefault(col, []).append(pod_view(pod, now, names))
     totals = _scheduler_totals(cluster)
     out = []
     for node in sorted(cluster.store.iter("Node"), key=lambda n: n["metadata"]["name"]):
         name = node["metadata"]["name"]
-        if only is None or name in only:
+        if name in nodes_only:
+            out.append(Column(name, node_view(node, totals.get(name), counts.get(name, 0)), []))
+        elif only is None or name in only:
             pods = sorted(by_col.get(name, []), key=lambda p: p.name)
             out.append(Column(name, node_view(node, totals.get(name), len(pods)), pods))
     if only is None or PENDING in only:

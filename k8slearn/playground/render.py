@@ -7,6 +7,7 @@ cluster watched by 500 students costs one small render per change, not a full bo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +30,24 @@ OUTPUT_CAP = 20_000  # characters of one kubectl output shown; the rest is cut w
 ANNOUNCE_MAX = 3  # lines per update in the live region (more is noise for a screen reader)
 _SERVICE_KINDS = ("Service", "Endpoints", "EndpointSlice")
 _DEPLOY_KINDS = ("Deployment", "ReplicaSet")
-# What this process last drew per (sandbox, lang) for the two things the store's change log
-# cannot report: traffic counters (cluster.state) and play/pause/speed (the sandbox's).
-_traffic_seen: dict[tuple[str, str], str] = {}
-_controls_seen: dict[tuple[str, str], tuple[int, bool]] = {}
+# What this process last sent per (sandbox, lang): the panels' view-models (a panel whose view
+# did not change is not sent again), the traffic counters (not API objects, so the store's change
+# log cannot report them) and play/pause/speed (the sandbox's, not the cluster's).
+_sent: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def _sandbox_key(cluster: Cluster, sandbox: Any) -> str:
     return str(getattr(sandbox, "id", None) or id(cluster))
+
+
+def _memo(cluster: Cluster, sandbox: Any) -> dict[str, Any]:
+    return _sent.setdefault((_sandbox_key(cluster, sandbox), translation.get_language()), {})
+
+
+def forget(sandbox_id: str) -> None:
+    """Drop what was remembered for a sandbox that left this process."""
+    for key in [k for k in _sent if k[0] == sandbox_id]:
+        del _sent[key]
 
 
 @cache
@@ -64,10 +75,74 @@ def _cached(name: str, var: str, view: Any, oob: bool = False) -> str:
     return html
 
 
+@dataclass(frozen=True, slots=True)
+class _NodeButtons:
+    name: str
+    ready: str
+    cordoned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _DeploymentButtons:
+    id: str
+    name: str
+    replicas: int
+    image: str
+    previous_image: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ServiceButtons:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ServiceSummary:
+    ready_count: int
+    total: int
+    served_total: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class _ServiceHead:
+    name: str
+    type: str
+    cluster_ip: str
+    ports: str
+    dns: str
+    selector: str
+
+
+# The buttons and rows below are cached by exactly what they show: a panel redrawn because one
+# number changed re-renders only that number's part. (mark_safe: autoescaped template output.)
 def _with_cards(cols: list[vm.Column]) -> list[vm.Column]:
-    for col in cols:  # (mark_safe: each card is autoescaped template output)
+    for col in cols:
         col.cards = mark_safe("".join(_cached("_pod.html", "pod", p) for p in col.pods))
+        if col.node is not None:
+            n = col.node
+            n.actions = mark_safe(_cached("_node_actions.html", "node",
+                                          _NodeButtons(n.name, n.ready, n.cordoned)))
     return cols
+
+
+def _with_deployment_buttons(views: list[vm.DeploymentView]) -> list[vm.DeploymentView]:
+    for d in views:
+        d.actions = mark_safe(_cached("_deployment_actions.html", "d", _DeploymentButtons(
+            d.id, d.name, d.replicas, d.image, d.previous_image)))
+    return views
+
+
+def _with_service_rows(views: list[vm.ServiceView]) -> list[vm.ServiceView]:
+    for sv in views:
+        sv.rows = mark_safe("".join(_cached("_endpoint_row.html", "e", e) for e in sv.endpoints))
+        sv.actions = mark_safe(_cached("_service_actions.html", "s", _ServiceButtons(sv.name)))
+        sv.head = mark_safe(_cached("_service_head.html", "s", _ServiceHead(
+            sv.name, sv.type, sv.cluster_ip, sv.ports, sv.dns, sv.selector)))
+        sv.summary = mark_safe(_cached("_service_summary.html", "s", _ServiceSummary(
+            sv.ready_count, len(sv.endpoints), sv.served_total, sv.failed)))
+        sv.thead = mark_safe(_cached("_endpoint_thead.html", "s", None))
+    return views
 
 
 def _rows(views: list[vm.EventView]) -> str:
@@ -76,7 +151,8 @@ def _rows(views: list[vm.EventView]) -> str:
 
 def _sandbox_ctx(cluster: Cluster, sandbox: Any) -> dict[str, Any]:
     return {
-        "clock": {"text": vm.clock_text(cluster.now), "speed": getattr(sandbox, "speed", 1),
+        "clock": {"text": vm.clock_text(cluster.now), "now_ms": cluster.clock.now_ms,
+                  "speed": getattr(sandbox, "speed", 1),
                   "paused": getattr(sandbox, "paused", False),
                   "next_due": cluster.next_due()},
         "sandbox": sandbox,
@@ -87,8 +163,10 @@ def _sandbox_ctx(cluster: Cluster, sandbox: Any) -> dict[str, Any]:
 def board_context(cluster: Cluster, lang: str, *, sandbox: Any = None) -> dict[str, Any]:
     """Context for ``playground/board.html`` (the /play/ page includes it with this)."""
     ctx = _sandbox_ctx(cluster, sandbox)
-    ctx["board"] = vm.board(cluster)
-    _with_cards(ctx["board"].columns)
+    ctx["board"] = board = vm.board(cluster)
+    _with_cards(board.columns)
+    _with_deployment_buttons(board.deployments)
+    _with_service_rows(board.services)
     ctx["event_rows"] = _rows(list(reversed(
         _event_views(cluster, cluster.events[-vm.EVENTS_SHOWN:], lang))))
     ctx["goals"] = _goal_items(sandbox, lang)
@@ -96,40 +174,48 @@ def board_context(cluster: Cluster, lang: str, *, sandbox: Any = None) -> dict[s
     return ctx
 
 
-def full_board(cluster: Cluster, lang: str, *, sandbox: Any = None) -> str:
-    """Every fragment: the whole board, swapped in as one element (#board)."""
+def full_board(cluster: Cluster, lang: str, *, sandbox: Any = None,
+               to_group: bool = False) -> str:
+    """Every fragment: the whole board, swapped in as one element (#board). ``to_group``: it
+    goes to every socket of the sandbox, so later updates may leave out what it holds (a board
+    for one page or one new socket must not: the others have not seen it)."""
     with translation.override(lang):
         ctx = board_context(cluster, lang, sandbox=sandbox)
         ctx["oob"] = True
-        key = (_sandbox_key(cluster, sandbox), lang)
-        _controls_seen[key] = (ctx["clock"]["speed"], ctx["clock"]["paused"])
-        _traffic_seen[key] = vm.traffic_fingerprint(cluster)
+        board = ctx["board"]
+        if to_group:
+            _memo(cluster, sandbox).update({
+                "controls": (ctx["clock"]["speed"], ctx["clock"]["paused"]),
+                "traffic": vm.traffic_fingerprint(cluster), "deployments": board.deployments,
+                "services": board.services, "configmaps": board.configmaps})
         return _render("board.html", ctx)
 
 
 # -- what changed --------------------------------------------------------------------------
 def changed_fragments(cluster: Cluster, changes: Changes | None, lang: str, *,
-                      sandbox: Any = None, since_seq: int | None = None) -> str:
+                      sandbox: Any = None, since_seq: int | None = None,
+                      with_clock: bool = True) -> str:
     """Fragments for the objects in ``changes`` (``cluster.changes_since(v)``), new event rows,
-    and the clock. None -> the full board. ``since_seq`` (event seq at version v) makes the
-    event rows exact; without it they are found from the changed Event objects."""
+    and (``with_clock``) the clock. None -> the full board. ``since_seq`` (event seq at version
+    v) makes the event rows exact; without it they are found from the changed Event objects."""
     if changes is None:
-        return full_board(cluster, lang, sandbox=sandbox)
+        return full_board(cluster, lang, sandbox=sandbox, to_group=True)
     with translation.override(lang):
         parts: list[str] = []
         if "Node" in changes:
             parts.append(_columns(cluster))  # rare (fail/recover/cordon/add): redo all columns
         elif "Pod" in changes:
-            parts.append(_pods(cluster, changes))
+            parts.append(_pods(cluster, changes, sandbox))
         if any(k in changes for k in _DEPLOY_KINDS):
-            parts.append(_deployments(cluster))
-        if any(k in changes for k in _SERVICE_KINDS) or _traffic_changed(cluster, sandbox, lang):
-            parts.append(_services(cluster))
+            parts.append(_deployments(cluster, sandbox))
+        if any(k in changes for k in _SERVICE_KINDS) or _traffic_changed(cluster, sandbox):
+            parts.append(_services(cluster, sandbox))
         if "ConfigMap" in changes:
-            parts.append(_configmaps(cluster))
+            parts.append(_configmaps(cluster, sandbox))
         if "Event" in changes:
             parts.append(_new_events(cluster, changes, lang, since_seq))
-        parts.append(_clock(cluster, sandbox))
+        if with_clock:
+            parts.append(_clock(cluster, sandbox))
         return "".join(parts)
 
 
@@ -138,7 +224,7 @@ def _columns(cluster: Cluster) -> str:
     return _render("_columns.html", {"board": {"columns": cols}, "oob": True})
 
 
-def _pods(cluster: Cluster, changes: Changes) -> str:
+def _pods(cluster: Cluster, changes: Changes, sandbox: Any = None) -> str:
     """Cards of changed pods; a pod that just left the Pending column (bound) redraws both
     lists it moved between, since the browser cannot tell where its old card is."""
     names = vm.node_names(cluster)
@@ -160,13 +246,34 @@ def _pods(cluster: Cluster, changes: Changes) -> str:
             redo.update((vm.PENDING, view.column))
         else:
             out.append(_cached("_pod.html", "pod", view, oob=True))
-    for col in vm.columns(cluster, only=redo | touched):
+    for col in vm.columns(cluster, only=redo, nodes_only=touched - redo):
         if col.key in redo:
             _with_cards([col])
             out.append(_render("_pod_list.html", {"col": col, "oob": True}))
         if col.node is not None:
-            out.append(_render("_capacity.html", {"node": col.node, "oob": True}))
+            out.append(_capacity(cluster, sandbox, col.node))
     return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Capacity:
+    name: str
+    cpu_pct: int
+    mem_pct: int
+    cpu_text: str
+    mem_text: str
+    pod_count: int
+
+
+def _capacity(cluster: Cluster, sandbox: Any, node: vm.NodeView) -> str:
+    """A node's capacity bars, unless its browsers show these numbers already."""
+    view = _Capacity(node.name, node.cpu_pct, node.mem_pct, node.cpu_text, node.mem_text,
+                     node.pod_count)
+    memo = _memo(cluster, sandbox)
+    if memo.get(f"cap-{node.name}") == view:
+        return ""
+    memo[f"cap-{node.name}"] = view
+    return _cached("_capacity.html", "node", view, oob=True)
 
 
 def _just_bound(changes: Changes) -> set[str]:
@@ -179,26 +286,35 @@ def _just_bound(changes: Changes) -> set[str]:
     return out
 
 
-def _deployments(cluster: Cluster) -> str:
-    return _render("_deployments.html", {"deployments": vm.deployments(cluster), "oob": True})
+def _panel(cluster: Cluster, sandbox: Any, name: str, views: list[Any]) -> str:
+    """``_<name>.html`` for ``views``, or "" when this sandbox's browsers already have it."""
+    memo = _memo(cluster, sandbox)
+    if memo.get(name) == views:
+        return ""
+    memo[name] = views
+    return _render(f"_{name}.html", {name: views, "oob": True})
 
 
-def _services(cluster: Cluster) -> str:
-    return _render("_services.html", {"services": vm.services(cluster), "oob": True})
+def _deployments(cluster: Cluster, sandbox: Any = None) -> str:
+    views = _with_deployment_buttons(vm.deployments(cluster))
+    return _panel(cluster, sandbox, "deployments", views)
 
 
-def _configmaps(cluster: Cluster) -> str:
-    return _render("_configmaps.html", {"configmaps": vm.configmaps(cluster), "oob": True})
+def _services(cluster: Cluster, sandbox: Any = None) -> str:
+    return _panel(cluster, sandbox, "services", _with_service_rows(vm.services(cluster)))
 
 
-def _traffic_changed(cluster: Cluster, sandbox: Any, lang: str) -> bool:
-    # Traffic counters live in cluster.state, not the store: remember what was drawn. Another
-    # process may have drawn newer numbers; then this redraws once more, which is harmless.
-    key = (_sandbox_key(cluster, sandbox), lang)
+def _configmaps(cluster: Cluster, sandbox: Any = None) -> str:
+    return _panel(cluster, sandbox, "configmaps", vm.configmaps(cluster))
+
+
+def _traffic_changed(cluster: Cluster, sandbox: Any) -> bool:
+    # Traffic counters live in cluster.state, not the store: remember what was drawn.
+    memo = _memo(cluster, sandbox)
     fp = vm.traffic_fingerprint(cluster)
-    if _traffic_seen.get(key) == fp:
+    if memo.get("traffic") == fp:
         return False
-    _traffic_seen[key] = fp
+    memo["traffic"] = fp
     return bool(fp)
 
 
@@ -250,12 +366,22 @@ def _clock(cluster: Cluster, sandbox: Any) -> str:
     ctx["oob"] = True
     html = _render("_clock.html", ctx)
     # The buttons only when play/pause/speed changed (see _time_controls.html for why).
-    key = (_sandbox_key(cluster, sandbox), translation.get_language())
+    memo = _memo(cluster, sandbox)
     state = (ctx["clock"]["speed"], ctx["clock"]["paused"])
-    if _controls_seen.get(key) != state:
-        _controls_seen[key] = state
+    if memo.get("controls") != state:
+        memo["controls"] = state
         html += _render("_time_controls.html", ctx)
     return html
+
+
+def sync(cluster: Cluster, lang: str, *, sandbox: Any = None) -> str:
+    """For a socket whose page shows the current objects: the clock, the time controls and
+    the goals, which may have moved since the page was drawn."""
+    with translation.override(lang):
+        ctx = _sandbox_ctx(cluster, sandbox)
+        ctx["oob"] = True
+        return (_render("_clock.html", ctx) + _render("_time_controls.html", ctx)
+                + goals(cluster, lang, sandbox=sandbox))
 
 
 def clock(cluster: Cluster, lang: str, *, sandbox: Any = None) -> str:
@@ -263,8 +389,8 @@ def clock(cluster: Cluster, lang: str, *, sandbox: Any = None) -> str:
     (the time controls after pause/speed, the Service panels after traffic)."""
     with translation.override(lang):
         html = _clock(cluster, sandbox)
-        if _traffic_changed(cluster, sandbox, lang):
-            html += _services(cluster)
+        if _traffic_changed(cluster, sandbox):
+            html += _services(cluster, sandbox)
         return html
 
 
@@ -296,8 +422,8 @@ def _goal_items(sandbox: Any, lang: str) -> list[dict[str, Any]]:
     items = []
     for ex in getattr(sandbox, "exercises", None) or ():
         ex_id = _field(ex, "id", "")
-        # The exercise's words (``prompt``, or a ``title``); its ``goal`` is a spec, not text.
-        text = _field(ex, "prompt", None) or _field(ex, "title", "")
+        # The exercise's short title (its prompt, with hints, stands above the board).
+        text = _field(ex, "title", None) or _field(ex, "prompt", "")
         items.append({"id": ex_id, "title": _lang_text(text, lang),
                       "reached": bool(reached.get(ex_id))})
     return items

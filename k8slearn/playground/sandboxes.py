@@ -32,6 +32,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from k8slearn.playground import actions
+from k8slearn.playground import board as vm
 from k8slearn.playground.actions import ActionError, Command, Step, message
 from k8slearn.sim import Cluster, scenarios, steps
 
@@ -43,9 +44,11 @@ SAVE_EVERY = 5.0  # seconds of wall time between saves of a ticking sandbox (its
 SNAPSHOT_EVERY = 60.0  # ... and between fresh snapshots while its objects change
 JOURNAL_MAX = 50  # steps kept in the journal before a fresh snapshot replaces them
 IDLE_SECONDS = 300.0  # no sockets for this long: save and leave memory
-UPDATE_EVERY = 0.5  # seconds between two time-driven board updates of one sandbox
+UPDATE_EVERY = 1.0  # seconds between two time-driven board updates of one sandbox
 YIELD_AFTER = 0.004  # seconds of ticker work before other tasks get the loop
-CLOCK_EVERY = 1.0  # at most one clock-only update a second per sandbox
+# The browser runs the clock and the pods' AGE itself (playground.js) from the virtual time each
+# update carries; with nothing else to say, the server re-syncs it this often.
+CLOCK_SYNC_EVERY = 15.0
 MAX_OUTPUT = 16 * 1024  # kubectl output shown in the terminal, in characters
 DEFAULT_SCENARIO = "web"
 PLAY = "play"
@@ -175,6 +178,8 @@ class LiveSandbox:
     last_clock_sent: float = 0.0
     last_published: float = 0.0
     clock_shown: int = -1
+    traffic_sent: str = ""
+    generation: int = 0  # +1 on every reset or change of scenario (see board_token)
     dirty: bool = False
     journal: list[Any] = field(default_factory=list)  # [virtual ms, step] since the snapshot
     needs_snapshot: bool = False
@@ -230,6 +235,7 @@ def _register(sbx: LiveSandbox) -> None:
 
 def _unregister(sbx: LiveSandbox) -> None:
     REGISTRY.pop(sbx.id, None)
+    _render().forget(sbx.id)
     if _OWNERS.get((sbx.session_key, sbx.context)) == sbx.id:
         del _OWNERS[(sbx.session_key, sbx.context)]
 
@@ -471,6 +477,7 @@ async def attach(sandbox_id: str, session_key: str | None, lang: str) -> LiveSan
         sbx.version_sent = sbx.cluster.version
         sbx.seq_sent = event_seq(sbx.cluster)
         sbx.clock_shown = int(sbx.cluster.now)
+        sbx.last_clock_sent = time.monotonic()  # the joining socket's page has the clock
     ensure_ticker()
     return sbx
 
@@ -489,17 +496,37 @@ def full_board(sbx: LiveSandbox, lang: str) -> str:
     return _render().full_board(sbx.cluster, lang, sandbox=sbx)
 
 
+def board_token(sbx: LiveSandbox) -> str:
+    """Names the board a page shows: the same token later means the same objects (a reset
+    starts a new generation, since a new cluster counts versions from the start again)."""
+    return f"{sbx.generation}.{sbx.cluster.version}"
+
+
+def first_message(sbx: LiveSandbox, lang: str, shown: str | None) -> str:
+    """What a socket gets when it joins: the whole board, or, when its page already shows the
+    current objects (``shown``), just the clock, time controls and goals to bring it up to date."""
+    if shown and shown == board_token(sbx):
+        return _render().sync(sbx.cluster, lang, sandbox=sbx)
+    return full_board(sbx, lang)
+
+
 async def publish(sbx: LiveSandbox, *, full: bool = False, extra: dict[str, str] | None = None,
-                  now: float | None = None) -> bool:
+                  now: float | None = None, clock: bool = True) -> bool:
     """Render what changed since the last send, once per language with sockets, and send it
-    to the sandbox's groups. Also observes the exercise goals. True when something was sent."""
+    to the sandbox's groups. Also observes the exercise goals. True when something was sent.
+    ``clock``: re-sync the browsers' clock with it (the ticker only does so now and then)."""
     now = time.monotonic() if now is None else now
     cluster = sbx.cluster
     changed = full or sbx.version_sent is None or cluster.version != sbx.version_sent
     reached = observe_goals(sbx) if changed else []
-    clock_due = (int(cluster.now) != sbx.clock_shown and now - sbx.last_clock_sent >= CLOCK_EVERY)
-    if not (changed or clock_due or extra):
+    clock_due = (int(cluster.now) != sbx.clock_shown
+                 and now - sbx.last_clock_sent >= CLOCK_SYNC_EVERY)
+    # Traffic counters are not API objects (changes_since cannot see them): compare.
+    traffic = vm.traffic_fingerprint(cluster)
+    traffic_due = traffic != sbx.traffic_sent
+    if not (changed or clock_due or traffic_due or extra):
         return False
+    sbx.traffic_sent = traffic
     changes = None
     since_seq = sbx.seq_sent
     if changed and not full and sbx.version_sent is not None:
@@ -507,8 +534,10 @@ async def publish(sbx: LiveSandbox, *, full: bool = False, extra: dict[str, str]
     sbx.version_sent = cluster.version
     sbx.seq_sent = event_seq(cluster)
     sbx.last_published = now
-    sbx.clock_shown = int(cluster.now)
-    sbx.last_clock_sent = now
+    clock = clock or clock_due
+    if clock:
+        sbx.clock_shown = int(cluster.now)
+        sbx.last_clock_sent = now
     if reached:
         mark(sbx)
         for ex_id in reached:
@@ -521,10 +550,10 @@ async def publish(sbx: LiveSandbox, *, full: bool = False, extra: dict[str, str]
     layer = get_channel_layer()
     for lang in sbx.languages():
         if changed and (full or changes is None):
-            html = render.full_board(cluster, lang, sandbox=sbx)
+            html = render.full_board(cluster, lang, sandbox=sbx, to_group=True)
         elif changed:
             html = render.changed_fragments(cluster, changes, lang, sandbox=sbx,
-                                            since_seq=since_seq)
+                                            since_seq=since_seq, with_clock=clock)
         elif not extra:
             html = render.clock(cluster, lang, sandbox=sbx)
         else:
@@ -589,6 +618,7 @@ def _restart(sbx: LiveSandbox, scenario: str | None = None) -> None:
         sbx.scenario = scenario
         sbx.setup = _setup_for(sbx.context, scenario)
     sbx.cluster = _build(sbx.setup)
+    sbx.generation += 1
     sbx.trackers = _trackers(sbx.setup, sbx.cluster, None)
     sbx.version_sent = None
     sbx.journal = []
@@ -676,7 +706,7 @@ async def tick(elapsed: float, now: float | None = None) -> None:
                 sbx.cluster.advance(elapsed * sbx.speed)
             # What time alone changed is sent at most every UPDATE_EVERY s (it accumulates).
             if now - sbx.last_published >= UPDATE_EVERY:
-                await publish(sbx, now=now)
+                await publish(sbx, now=now, clock=False)
             # The clock (and through it every timer) is saved every few seconds; a fresh
             # snapshot now and then keeps the replay after a restart short.
             if now - sbx.last_saved >= SAVE_EVERY and sbx.cluster.now != sbx.saved_now:

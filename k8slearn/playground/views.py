@@ -45,6 +45,7 @@ async def _page_state(key: str, context: str, lang: str, scenario: str | None,
         "id": sbx.id,
         "scenario": sbx.scenario,
         "board": sandboxes.full_board(sbx, lang),
+        "shown": sandboxes.board_token(sbx),
         "reached": sbx.reached,
         "speed": sbx.speed,
         "paused": sbx.paused,
@@ -60,7 +61,9 @@ def board_context(request: HttpRequest, context: str, scenario: str | None = Non
         state = async_to_sync(_page_state)(key, context, lang, scenario, restart)
     except sandboxes.Busy:
         return {"busy": message("busy", lang), "lang": lang}
-    return {**state, "lang": lang, "ws_url": f"/ws/sandbox/{state['id']}/?lang={lang}"}
+    # ``shown``: what this page's board shows, so that the socket need not send it again.
+    return {**state, "lang": lang,
+            "ws_url": f"/ws/sandbox/{state['id']}/?lang={lang}&shown={state['shown']}"}
 
 
 def lesson_playground(request: HttpRequest, lesson: Any) -> dict[str, Any] | None:

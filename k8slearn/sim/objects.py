@@ -29,6 +29,7 @@ def _rfc3339_whole(seconds: int) -> str:
     return (EPOCH + _dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=4096)  # strptime is slow, and a cluster's timestamps repeat a lot
 def parse_rfc3339(stamp: str) -> float:
     """'2026-01-01T00:01:05Z' -> virtual seconds (65.0)."""
     when = _dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.UTC)

@@ -46,4 +46,53 @@
       focusedLabel = null;
     }
   });
+  // Between server updates the virtual clock and the pods' AGE run here, so the server need
+  // not send a frame every second to every learner. #clock carries the virtual time (ms), the
+  // speed and whether time is paused; AGE cells carry their pod's creation time (virtual ms).
+  // humanDuration is apimachinery's duration.HumanDuration, as kubectl's AGE column prints it.
+  var base = null;
+
+  function readClock() {
+    var el = document.getElementById("clock");
+    if (!el || el.dataset.nowMs === undefined) return;
+    base = { ms: Number(el.dataset.nowMs), at: performance.now(),
+             speed: Number(el.dataset.speed) || 1, paused: el.dataset.paused === "true" };
+  }
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  function humanDuration(secs) {
+    secs = Math.floor(secs);
+    if (secs < 0) return "0s";
+    if (secs < 120) return secs + "s";
+    var m = Math.floor(secs / 60), h = Math.floor(secs / 3600), d = Math.floor(h / 24);
+    if (m < 10) return m + "m" + (secs % 60 ? (secs % 60) + "s" : "");
+    if (m < 180) return m + "m";
+    if (h < 8) return h + "h" + (m % 60 ? (m % 60) + "m" : "");
+    if (h < 48) return h + "h";
+    if (h < 192) return d + "d" + (h % 24 ? (h % 24) + "h" : "");
+    if (h < 24 * 730) return d + "d";
+    var y = Math.floor(d / 365);
+    return y + "y" + (h < 24 * 365 * 8 && d % 365 ? (d % 365) + "d" : "");
+  }
+
+  function tick() {
+    if (!base || base.paused) return;
+    var ms = base.ms + (performance.now() - base.at) * base.speed;
+    var s = Math.floor(ms / 1000);
+    var digits = document.querySelector("#clock .pg-clock__digits");
+    if (digits) digits.textContent = two(Math.floor(s / 3600)) + ":" + two(Math.floor(s / 60) % 60) + ":" + two(s % 60);
+    document.querySelectorAll("[data-created-ms]").forEach(function (cell) {
+      cell.textContent = humanDuration((ms - Number(cell.dataset.createdMs)) / 1000);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", readClock);
+  document.addEventListener("htmx:oobAfterSwap", function (ev) {
+    var id = ev.detail.target && ev.detail.target.id;
+    if (id === "clock" || id === "board") readClock();
+  });
+  // No socket, no ticking sandbox: stop the clock until the next board arrives.
+  document.addEventListener("htmx:wsClose", function () { if (base) base.paused = true; });
+  setInterval(tick, 1000);
 })();

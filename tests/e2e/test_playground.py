@@ -356,6 +356,19 @@ def test_another_session_cannot_open_the_sandbox(
 # --------------------------------------------------------------------------- terminal, editor
 
 
+def test_clock_and_pod_ages_run_in_the_browser_between_server_updates(page: Page) -> None:
+    # An idle cluster: the server sends nothing for a while, yet time goes on on the page.
+    open_live(page, PLAY.format(lang="en"))
+    frames = page.locator("html").get_attribute("data-pg-frames")
+    digits = page.locator("#clock .pg-clock__digits")
+    age = page.locator("[data-testid=pod] [data-created-ms]").first
+    clock_then, age_then = digits.inner_text(), age.inner_text()
+    expect(digits).not_to_have_text(clock_then, timeout=LIVE_TIMEOUT)
+    expect(age).not_to_have_text(age_then, timeout=LIVE_TIMEOUT)
+    assert re.fullmatch(r"\d+s", age.inner_text())  # kubectl's AGE format
+    assert page.locator("html").get_attribute("data-pg-frames") == frames
+
+
 def test_kubectl_in_the_terminal_prints_kubectls_output(page: Page) -> None:
     open_live(page, PLAY.format(lang="ko"))
     line = page.locator("[data-terminal] input[name=line]")

@@ -236,7 +236,7 @@ def test_terminal_output_is_capped_with_a_note():
 def test_clock_sends_the_buttons_only_when_play_state_changes():
     c = web_cluster()
     sbx = sandbox(id="clock-test")
-    render.full_board(c, "en", sandbox=sbx)
+    render.full_board(c, "en", sandbox=sbx, to_group=True)
     assert "time-controls" not in render.clock(c, "en", sandbox=sbx)
     sbx.speed = 5
     out = render.clock(c, "en", sandbox=sbx)
@@ -256,3 +256,30 @@ def test_goals_fragment(lang):
 def test_clock_text():
     assert vm.clock_text(330) == "00:05:30"
     assert vm.clock_text(3600 * 101 + 1) == "101:00:01"
+
+
+def test_a_panel_whose_view_did_not_change_is_not_sent_again():
+    c = web_cluster()
+    sbx = sandbox(id="panel-test")
+    touched = {"Deployment": {"default/web": c.store.get("Deployment", "default", "web")}}
+    render.full_board(c, "en", sandbox=sbx, to_group=True)
+    assert 'id="deployments"' not in render.changed_fragments(c, touched, "en", sandbox=sbx)
+    c.kubectl("scale deployment web --replicas=4")
+    c.advance(1)
+    assert 'id="deployments"' in render.changed_fragments(c, touched, "en", sandbox=sbx)
+    assert 'id="deployments"' not in render.changed_fragments(c, touched, "en", sandbox=sbx)
+
+
+def test_a_board_for_one_page_does_not_count_as_sent_to_the_others():
+    c = web_cluster()
+    sbx = sandbox(id="page-test")
+    touched = {"Deployment": {"default/web": c.store.get("Deployment", "default", "web")}}
+    render.full_board(c, "en", sandbox=sbx)  # one page's board: the group has not seen it
+    assert 'id="deployments"' in render.changed_fragments(c, touched, "en", sandbox=sbx)
+
+
+def test_the_clock_and_ages_carry_virtual_times_for_the_browser_to_run_them():
+    c = web_cluster()
+    html = render.full_board(c, "en", sandbox=sandbox())
+    assert f'data-now-ms="{c.clock.now_ms}"' in html and 'data-paused="false"' in html
+    assert html.count("data-created-ms=") == len(c.pods(selector="app=web"))

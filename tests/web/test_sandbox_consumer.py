@@ -39,12 +39,13 @@ def new_session() -> str:
     return str(store.session_key)
 
 
-async def connect(sandbox_id: str, session_key: str | None, lang: str = "en"
-                  ) -> WebsocketCommunicator:
+async def connect(sandbox_id: str, session_key: str | None, lang: str = "en",
+                  shown: str = "") -> WebsocketCommunicator:
     headers = [ORIGIN]
     if session_key:
         headers.append((b"cookie", f"sessionid={session_key}".encode()))
-    comm = WebsocketCommunicator(application, f"/ws/sandbox/{sandbox_id}/?lang={lang}",
+    query = f"?lang={lang}&shown={shown}" if shown else f"?lang={lang}"
+    comm = WebsocketCommunicator(application, f"/ws/sandbox/{sandbox_id}/{query}",
                                  headers=headers)
     connected, _ = await comm.connect()
     assert connected
@@ -95,6 +96,31 @@ async def test_connect_sends_the_full_board(learner: dict[str, Any]) -> None:
     assert 'id="board"' in board
     for pod in learner["sbx"].cluster.pods():
         assert pod.name in board
+
+
+async def test_a_page_that_shows_the_current_board_gets_only_the_clock_on_connect() -> None:
+    key = await new_session()
+    sbx = await sandboxes.open_sandbox(key, "play", "web")
+    comm = await connect(sbx.id, key, shown=sandboxes.board_token(sbx))
+    first = await comm.receive_from(timeout=5)
+    assert 'id="board"' not in first
+    assert 'id="clock"' in first and 'id="time-controls"' in first
+    await comm.disconnect()
+
+
+async def test_a_page_with_an_older_board_gets_the_whole_board_on_connect() -> None:
+    key = await new_session()
+    sbx = await sandboxes.open_sandbox(key, "play", "web")
+    shown = sandboxes.board_token(sbx)
+    sbx.cluster.kubectl("scale deployment web --replicas=4")
+    comm = await connect(sbx.id, key, shown=shown)
+    assert 'id="board"' in await comm.receive_from(timeout=5)
+    await comm.disconnect()
+    # A reset starts a new cluster: the same version number no longer names the same board.
+    sandboxes._restart(sbx)
+    comm = await connect(sbx.id, key, shown=f"0.{sbx.cluster.version}")
+    assert 'id="board"' in await comm.receive_from(timeout=5)
+    await comm.disconnect()
 
 
 async def test_deleting_a_pod_pushes_fragments_by_id(learner: dict[str, Any]) -> None:
@@ -331,8 +357,14 @@ async def test_the_ticker_advances_by_elapsed_times_speed(learner: dict[str, Any
     await send(comm, action="speed", value="5")
     await sandboxes.tick(2.0, now=time.monotonic() + 2.0)
     assert sbx.cluster.now == pytest.approx(start + 12.0)
+    await drain(comm)
+    # Nothing changed: the browser runs the clock itself; the server re-syncs it now and then.
+    await sandboxes.tick(1.0, now=time.monotonic() + 3.0)
+    assert await drain(comm) == []
+    await sandboxes.tick(1.0, now=time.monotonic() + sandboxes.CLOCK_SYNC_EVERY + 1)
     html = "".join(await drain(comm))
     assert 'id="clock"' in html
+    assert f'data-now-ms="{sbx.cluster.clock.now_ms}"' in html and 'data-speed="5"' in html
 
 
 async def test_sandboxes_without_sockets_stand_still() -> None:

@@ -23,7 +23,8 @@ def _fresh_registry(settings: Any) -> Any:
 
 
 def ws_id(html: str) -> str:
-    match = re.search(r'ws-connect="/ws/sandbox/([A-Za-z0-9_-]+)/\?lang=(ko|en)"', html)
+    match = re.search(r'ws-connect="/ws/sandbox/([A-Za-z0-9_-]+)/\?lang=(ko|en)&amp;shown=[0-9.]+"',
+                      html)
     assert match, "the page has no board socket"
     return match.group(1)
 
