@@ -32,7 +32,7 @@ TEXT_FIELDS = {
     "uncordon": "node",
     "drain": "node",
 }
-INT_FIELDS = ("replicas", "requests", "to_revision")
+INT_FIELDS = ("replicas", "requests", "to_revision", "rate")
 BOOL_FIELDS = ("on",)
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -22,6 +22,7 @@ from k8slearn.sim.kubectl.printers import (
 from k8slearn.sim.objects import cpu_millis, memory_bytes, parse_rfc3339
 from k8slearn.sim.pods import pod_requests
 from k8slearn.sim.scheduler import R_CPU, R_MEM
+from k8slearn.sim.services import streams
 
 if TYPE_CHECKING:
     from k8slearn.sim.cluster import Cluster
@@ -343,6 +344,7 @@ class ServiceView:
     ready_count: int
     served_total: int
     failed: int
+    stream_rate: int  # requests a second of the steady stream running now (0: none)
     # Rendered parts, filled in by render.py (each cached by what it shows).
     head: str = ""
     summary: str = ""
@@ -364,6 +366,7 @@ def service_view(cluster: Cluster, svc: Obj) -> ServiceView:
         selector=",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())),
         endpoints=endpoints, ready_count=sum(1 for e in endpoints if e.ready),
         served_total=sum(served.values()), failed=int(counters.get("failed", 0)),
+        stream_rate=streams(cluster).get(f"{ns}/{name}", 0),
     )
 
 

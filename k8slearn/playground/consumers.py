@@ -78,7 +78,7 @@ class SandboxConsumer(AsyncWebsocketConsumer):
         if self.sbx is None:
             return
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw) > MAX_MESSAGE or len(raw.encode("utf-8")) > MAX_MESSAGE:
+        if len(raw) > MAX_MESSAGE or len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE:
             await self.send_error(message("too-big", self.lang))
             return
         if not self._take_token():
@@ -86,7 +86,10 @@ class SandboxConsumer(AsyncWebsocketConsumer):
             return
         try:
             content: Any = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the limit
+            await self.send_error(message("bad-json", self.lang))
+            return
+        if not _is_text(content):  # "\ud800": a lone surrogate can be read, never sent back
             await self.send_error(message("bad-json", self.lang))
             return
         try:
@@ -121,3 +124,12 @@ class SandboxConsumer(AsyncWebsocketConsumer):
     async def board_update(self, event: dict[str, Any]) -> None:
         """``board.update`` from the sandbox's group: fragments rendered once for everyone."""
         await self.send(text_data=event["html"])
+
+
+def _is_text(content: Any) -> bool:
+    """Whether every string in ``content`` is valid Unicode (no lone surrogates)."""
+    try:
+        json.dumps(content, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -94,6 +94,7 @@ class _DeploymentButtons:
 @dataclass(frozen=True, slots=True)
 class _ServiceButtons:
     name: str
+    stream_rate: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,8 @@ def _with_deployment_buttons(views: list[vm.DeploymentView]) -> list[vm.Deployme
 def _with_service_rows(views: list[vm.ServiceView]) -> list[vm.ServiceView]:
     for sv in views:
         sv.rows = mark_safe("".join(_cached("_endpoint_row.html", "e", e) for e in sv.endpoints))
-        sv.actions = mark_safe(_cached("_service_actions.html", "s", _ServiceButtons(sv.name)))
+        sv.actions = mark_safe(_cached("_service_actions.html", "s", _ServiceButtons(sv.name,
+                                                                          sv.stream_rate)))
         sv.head = mark_safe(_cached("_service_head.html", "s", _ServiceHead(
             sv.name, sv.type, sv.cluster_ip, sv.ports, sv.dns, sv.selector)))
         sv.summary = mark_safe(_cached("_service_summary.html", "s", _ServiceSummary(

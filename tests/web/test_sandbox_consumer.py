@@ -214,6 +214,14 @@ async def test_kubectl_output_is_capped_with_a_note(learner: dict[str, Any]) -> 
         json.dumps({"action": "speed", "value": "7"}),
         json.dumps({"action": "scale", "deployment": "web", "replicas": "many"}),
         json.dumps({"action": "kubectl", "line": ""}),
+        "[" * 30_000,  # nested past Python's recursion limit
+        json.dumps({"action": "kubectl", "line": ["get", "pods"]}),
+        json.dumps({"action": "apply", "yaml": "a: &a [*a, *a]"}),
+        json.dumps({"action": "stream", "service": "web", "rate": "-3"}),
+        json.dumps({"action": "scale", "deployment": "web", "replicas": 10**30}),
+        json.dumps({"action": "fail-node", "node": "node-9"}),
+        "\u0000\ud800",
+        json.dumps({"action": "kubectl", "line": "get pods \ud800"}),
     ],
 )
 async def test_bad_messages_get_an_error_and_the_socket_stays(learner: dict[str, Any],
@@ -221,7 +229,8 @@ async def test_bad_messages_get_an_error_and_the_socket_stays(learner: dict[str,
     comm = learner["comm"]
     await comm.send_to(text_data=raw)
     frames = await drain(comm)
-    assert any('role="alert"' in f or "error" in f for f in frames)
+    # An alert, or (for a well-formed action the cluster refuses) kubectl's error in the terminal.
+    assert any('role="alert"' in f or "pg-term__out--err" in f for f in frames)
     frames = await send(comm, action="kubectl", line="get nodes")
     assert "node-1" in "".join(frames)
 
@@ -424,3 +433,18 @@ async def test_a_reached_goal_turns_green_and_is_saved(monkeypatch: pytest.Monke
     html = "".join(await send(comm, action="scenario", name="empty"))
     assert "cannot be changed" in html
     await comm.disconnect()
+
+
+async def test_a_steady_stream_of_requests_starts_and_stops_from_the_board(
+        learner: dict[str, Any]) -> None:
+    sbx, comm = learner["sbx"], learner["comm"]
+    assert 'value="stream"' in learner["board"]
+    await send(comm, action="stream", service="web", rate="5")
+    await sandboxes.tick(3.0, now=later())
+    html = "".join(await drain(comm))
+    assert "Stop the stream (5/s)" in html  # the button turned into a stop button
+    served = sum((sbx.cluster.state["traffic"]["default/web"]["served"]).values())
+    assert served == 15  # 5 a second for 3 virtual seconds
+    await send(comm, action="stream", service="web", rate="0")
+    await sandboxes.tick(3.0, now=later() + 1)
+    assert sum((sbx.cluster.state["traffic"]["default/web"]["served"]).values()) == served
