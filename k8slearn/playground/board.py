@@ -408,6 +408,8 @@ def traffic_fingerprint(cluster: Cluster) -> str:
     parts = []
     for key, c in sorted((cluster.state.get("traffic") or {}).items()):
         parts.append(f"{key}:{sum((c.get('served') or {}).values())}:{c.get('failed', 0)}")
+    # A stream started while time stands still has sent nothing yet, but its button changed.
+    parts.extend(f"{key}@{rate}" for key, rate in sorted(streams(cluster).items()))
     return "|".join(parts)
 
 

@@ -317,7 +317,7 @@ def _traffic_changed(cluster: Cluster, sandbox: Any) -> bool:
     if memo.get("traffic") == fp:
         return False
     memo["traffic"] = fp
-    return bool(fp)
+    return True
 
 
 # -- events --------------------------------------------------------------------------------

@@ -448,3 +448,14 @@ async def test_a_steady_stream_of_requests_starts_and_stops_from_the_board(
     await send(comm, action="stream", service="web", rate="0")
     await sandboxes.tick(3.0, now=later() + 1)
     assert sum((sbx.cluster.state["traffic"]["default/web"]["served"]).values()) == served
+
+
+async def test_a_stream_started_while_paused_turns_its_button_into_stop(
+        learner: dict[str, Any]) -> None:
+    comm = learner["comm"]
+    await send(comm, action="pause")
+    html = "".join(await send(comm, action="stream", service="web", rate="5"))
+    html += "".join(await drain(comm))
+    await sandboxes.tick(1.0, now=later())
+    html += "".join(await drain(comm))
+    assert "Stop the stream (5/s)" in html
