@@ -45,6 +45,7 @@ lint: install ## ruff + the import contract (the simulator imports no Django)
 bench: setup ## Print the performance figures (bench/*.py)
 	$(PY) bench/sim.py
 	$(PY) bench/pages.py
+	$(PY) bench/ws_load.py
 
 screenshots: setup browsers ## Retake docs/screenshot-*.png and a review set in /tmp/shots (Chromium)
 	$(PY) tests/e2e/screenshots.py --all

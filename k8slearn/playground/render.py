@@ -314,7 +314,7 @@ def _traffic_changed(cluster: Cluster, sandbox: Any) -> bool:
     # Traffic counters live in cluster.state, not the store: remember what was drawn.
     memo = _memo(cluster, sandbox)
     fp = vm.traffic_fingerprint(cluster)
-    if memo.get("traffic") == fp:
+    if memo.get("traffic", "") == fp:  # (nothing drawn yet: no traffic shown)
         return False
     memo["traffic"] = fp
     return True

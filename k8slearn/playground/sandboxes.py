@@ -433,6 +433,18 @@ async def _load(sandbox_id: str, session_key: str | None = None) -> LiveSandbox 
         _LOADING.pop(sandbox_id, None)
 
 
+def known_sandbox(session_key: str, context: str) -> str | None:
+    """The id of the session's sandbox for ``context`` if it exists, live or saved (no event
+    loop needed: a page view may ask from its thread), else None."""
+    sandbox_id = _OWNERS.get((session_key, context))
+    if sandbox_id is not None:
+        return sandbox_id
+    from k8slearn.playground.models import Sandbox
+
+    return Sandbox.objects.filter(session_key=session_key, context=context).values_list(
+        "pk", flat=True).first()
+
+
 async def open_sandbox(session_key: str, context: str, scenario: str | None = None) -> LiveSandbox:
     """The session's sandbox for ``context``: live, restored, or created from its scenario."""
     sandbox_id = _OWNERS.get((session_key, context))

@@ -27,9 +27,9 @@ def _lang() -> str:
 
 def session_key(request: HttpRequest) -> str:
     """The request's session key, creating (and saving) the session first."""
-    if request.session.session_key is None or not request.session.exists(
-        request.session.session_key
-    ):
+    # The cookie's key, as the lesson views use it (no database read); the socket's scope
+    # sees the same cookie, hence the same key.
+    if request.session.session_key is None:
         request.session["k8slearn"] = True
         request.session.save()
     return str(request.session.session_key)
@@ -66,15 +66,31 @@ def board_context(request: HttpRequest, context: str, scenario: str | None = Non
             "ws_url": f"/ws/sandbox/{state['id']}/?lang={lang}&shown={state['shown']}"}
 
 
+def _socket_only(request: HttpRequest, context: str) -> dict[str, Any]:
+    """The sandbox's socket, without its board: the socket's first message brings the board.
+    A lesson page is mostly for reading and its playground sits below the text, so the page
+    does not wait for a board to be drawn (nor for the event loop, where sandboxes live)."""
+    lang = _lang()
+    key = session_key(request)
+    sandbox_id = sandboxes.known_sandbox(key, context)
+    if sandbox_id is None:  # the first visit: make it now (from its scenario, in a few ms)
+        try:
+            sandbox_id = async_to_sync(sandboxes.open_sandbox)(key, context, None).id
+        except sandboxes.Busy:
+            return {"busy": message("busy", lang), "lang": lang}
+    return {"id": sandbox_id, "board": "", "lang": lang,
+            "ws_url": f"/ws/sandbox/{sandbox_id}/?lang={lang}"}
+
+
 def lesson_playground(request: HttpRequest, lesson: Any) -> dict[str, Any] | None:
-    """The lesson page's board and exercises, or None when the lesson has no playground."""
+    """The lesson page's exercises and the socket of its sandbox, or None when the lesson has
+    no playground."""
     setup = sandboxes.lesson_setup(lesson.id)
     if setup is None:
         return None
-    board = board_context(request, lesson.id)
+    board = _socket_only(request, lesson.id)
     lang = board["lang"]
     exercises = []
-    reached = board.get("reached", {})
     done = exercises_done(request.session.session_key, lesson.id).get(lesson.id, set())
     for n, ex in enumerate(setup.exercises, start=1):
         get = (ex.get if isinstance(ex, dict) else lambda k, e=ex: getattr(e, k, None))
@@ -85,7 +101,7 @@ def lesson_playground(request: HttpRequest, lesson: Any) -> dict[str, Any] | Non
             "prompt": _in(get("prompt"), lang),
             "hints": [_in(h, lang) for h in (get("hints") or ())],
             "solution": [_step_text(step) for step in (get("solution") or ())],
-            "reached": bool(reached.get(get("id"))) or get("id") in done,
+            "reached": get("id") in done,
         })
     return {**board, "exercises": exercises, "context": lesson.id}
 

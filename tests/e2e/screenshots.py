@@ -34,7 +34,10 @@ PAGES = {
     "lesson-1": "/{lang}/lessons/what-is-kubernetes/",
     "lesson-2": "/{lang}/lessons/deployment-eras/",
     "glossary": "/{lang}/glossary/",
+    "play": "/{lang}/play/",
+    "lesson-4": "/{lang}/lessons/self-healing/",
 }
+LIVE = ("play", "lesson-4")  # pages with a live board: wait for the socket's first frame
 
 
 def free_port() -> int:
@@ -82,6 +85,28 @@ def settle(page: Page) -> None:
     page.evaluate("document.fonts.ready")
 
 
+def wait_board(page: Page) -> None:
+    page.locator("[data-testid=pod][data-status=Running]").first.wait_for()
+    page.wait_for_function("document.querySelector('[data-testid=sandbox]')"
+                           " && window.htmx !== undefined")
+
+
+def rollout_midway(page: Page) -> None:
+    """/ko/play/: pause, roll web out to nginx:1.26 and step until two revisions run at once."""
+    page.goto("/ko/play/")
+    wait_board(page)
+    page.locator("#time-controls form:has(input[value=pause]) button").click()
+    page.locator("#time-controls form:has(input[value=play])").wait_for()
+    web = page.locator("[data-testid=deployment][data-name=web]")
+    web.locator("input[name=image][type=text]").fill("nginx:1.26")
+    web.locator("form:has(input[name=image][type=text]) button").click()
+    page.locator(".pg-rs").nth(1).wait_for()
+    for n in range(1, 4):  # each step is one reconcile round or the next timer
+        page.locator("#time-controls form:has(input[value=step]) button").click()
+        page.locator("#terminal-output .pg-term__cmd").nth(n).wait_for()
+    settle(page)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/shots"))
@@ -112,6 +137,8 @@ def main() -> None:
                     page.get_by_test_id("three-eras").screenshot(
                         path=ROOT / "docs" / "screenshot-eras-diagram.png"
                     )
+                    rollout_midway(page)
+                    page.locator("#board").screenshot(path=ROOT / "docs" / "screenshot-playground.png")
                     context.close()
                 if review:
                     args.out.mkdir(parents=True, exist_ok=True)
@@ -124,6 +151,8 @@ def main() -> None:
                             make_progress(page, lang)
                             for name, path in PAGES.items():
                                 page.goto(path.format(lang=lang))
+                                if name in LIVE:
+                                    wait_board(page)
                                 settle(page)
                                 stem = f"{name}-{lang}-{size}"
                                 page.screenshot(path=args.out / f"{stem}.png")
