@@ -121,6 +121,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log.exists():  # kept for a look after the run (the work folder goes)
+            Path(tempfile.gettempdir(), "ws_load-daphne.log").write_bytes(self.log.read_bytes())
 
     @property
     def url(self) -> str:

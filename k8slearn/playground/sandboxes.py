@@ -39,7 +39,7 @@ from k8slearn.sim import Cluster, scenarios, steps
 logger = logging.getLogger(__name__)
 timing = logging.getLogger("k8slearn.playground.timing")
 
-TICK_SECONDS = 0.25
+TICK_SECONDS = 0.5  # a learner sees time-driven changes at most every UPDATE_EVERY anyway
 SAVE_EVERY = 5.0  # seconds of wall time between saves of a ticking sandbox (its clock)
 SNAPSHOT_EVERY = 60.0  # ... and between fresh snapshots while its objects change
 JOURNAL_MAX = 50  # steps kept in the journal before a fresh snapshot replaces them
@@ -368,8 +368,15 @@ def mark(sbx: LiveSandbox, *, snapshot: bool = False) -> None:
 
 async def _write_batches() -> None:
     while _PENDING:
-        batch = [_row(sbx, False) for sbx in _PENDING.values()]
-        _PENDING.clear()
+        # A row may take a snapshot (about a millisecond each): let other work in between,
+        # so that a hundred of them do not hold a learner's click for a tenth of a second.
+        batch = []
+        slice_start = time.perf_counter()
+        while _PENDING:
+            batch.append(_row(_PENDING.popitem()[1], False))
+            if time.perf_counter() - slice_start > YIELD_AFTER:
+                await asyncio.sleep(0)
+                slice_start = time.perf_counter()
         try:
             await _db_write_many(batch)
         except Exception:
@@ -670,10 +677,13 @@ async def apply(sbx: LiveSandbox, action: Step | Command, lang: str) -> str:
         cluster = sbx.cluster
         at_ms, version = cluster.clock.now_ms, cluster.version
         result = _capped(steps.run_step(cluster, action.step), lang)
-        if not (_read_only(action.step) and cluster.version == version):
+        changed = not (_read_only(action.step) and cluster.version == version)
+        if changed:  # a read leaves nothing to replay, and nothing to save
             sbx.journal.append([at_ms, action.step])
         terminal = _render().terminal_output(command_line(action.step), result, lang)
         await publish(sbx)
+        if not changed:
+            return terminal
     mark(sbx, snapshot=full)
     return terminal
 
