@@ -100,10 +100,11 @@ def rollout_midway(page: Page) -> None:
     web = page.locator("[data-testid=deployment][data-name=web]")
     web.locator("input[name=image][type=text]").fill("nginx:1.26")
     web.locator("form:has(input[name=image][type=text]) button").click()
-    page.locator(".pg-rs").nth(1).wait_for()
+    page.locator("#terminal-output .pg-term__cmd").first.wait_for()
     for n in range(1, 4):  # each step is one reconcile round or the next timer
         page.locator("#time-controls form:has(input[value=step]) button").click()
         page.locator("#terminal-output .pg-term__cmd").nth(n).wait_for()
+    page.locator(".pg-rs").nth(1).wait_for()
     settle(page)
 
 

@@ -95,3 +95,18 @@ def test_course_map_counts_exercises_done(client: Client) -> None:
     assert f"Exercises: 1 of {total} done" in html
     client.post("/en/progress/reset/")
     assert not ExerciseProgress.objects.exists()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_the_yaml_editors_example_applies_cleanly(client: Client, lang: str) -> None:
+    from html import unescape
+
+    from k8slearn.sim import scenarios
+
+    html = client.get(f"/{lang}/play/").content.decode()
+    example = unescape(re.search(r'<textarea id="yaml-text"[^>]*>(.*?)</textarea>', html,
+                                 re.S).group(1))
+    cluster = scenarios.build("web")
+    result = cluster.kubectl("apply -f -", stdin=example)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "deployment.apps/hello created\n"
