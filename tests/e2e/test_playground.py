@@ -16,13 +16,13 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from live import LIVE_TIMEOUT, WS_PROBE, wait_live
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 LESSON_4 = "/{lang}/lessons/self-healing/"
 LESSON_5 = "/{lang}/lessons/rollouts-and-rollbacks/"
 PLAY = "/{lang}/play/"
 
-LIVE_TIMEOUT = 15_000  # ms: page load + websocket open + first frame
 SETTLE_TIMEOUT = 30_000  # ms: the cluster reaching a state at 20× virtual speed
 CLOSE_FORBIDDEN = 4403
 
@@ -57,21 +57,6 @@ NAMES = {
     },
 }
 
-# Records the htmx ws extension's events on <html>, so that tests can wait for the socket with
-# web-first assertions: data-pg-ws="open|closed", data-pg-frames=<frames received>.
-WS_PROBE = """
-(() => {
-  const mark = (key, value) => { document.documentElement.dataset[key] = value; };
-  document.addEventListener("htmx:wsOpen", () => mark("pgWs", "open"));
-  document.addEventListener("htmx:wsClose", () => mark("pgWs", "closed"));
-  document.addEventListener("htmx:wsAfterMessage", () => {
-    const n = Number(document.documentElement.dataset.pgFrames || 0) + 1;
-    mark("pgFrames", String(n));
-  });
-})();
-"""
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -90,15 +75,6 @@ def name(lang: str, key: str, **kw: str) -> str | re.Pattern[str]:
 def button(scope: Page | Locator, lang: str, key: str, **kw: str) -> Locator:
     label = name(lang, key, **kw)
     return scope.get_by_role("button", name=label, exact=isinstance(label, str))
-
-
-def wait_live(page: Page) -> None:
-    """The board is on the page, the socket is open and the server's first frame has arrived."""
-    expect(page.get_by_test_id("sandbox")).to_be_visible(timeout=LIVE_TIMEOUT)
-    html = page.locator("html")
-    expect(html).to_have_attribute("data-pg-ws", "open", timeout=LIVE_TIMEOUT)
-    expect(html).to_have_attribute("data-pg-frames", re.compile(r"^[1-9]"), timeout=LIVE_TIMEOUT)
-    expect(pods(page).first).to_be_visible(timeout=LIVE_TIMEOUT)
 
 
 def open_live(page: Page, path: str) -> None:

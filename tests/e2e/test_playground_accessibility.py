@@ -7,31 +7,10 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from live import LIVE_TIMEOUT, WS_PROBE, wait_live
 from playwright.sync_api import Page, expect
 
 BLOCKING = {"serious", "critical"}
-LIVE_TIMEOUT = 15_000  # ms: page load + websocket open + first frame
-
-# As in test_playground.py: the htmx ws extension's events, recorded on <html>.
-WS_PROBE = """
-(() => {
-  const mark = (key, value) => { document.documentElement.dataset[key] = value; };
-  document.addEventListener("htmx:wsOpen", () => mark("pgWs", "open"));
-  document.addEventListener("htmx:wsClose", () => mark("pgWs", "closed"));
-  document.addEventListener("htmx:wsAfterMessage", () => {
-    const n = Number(document.documentElement.dataset.pgFrames || 0) + 1;
-    mark("pgFrames", String(n));
-  });
-})();
-"""
-
-
-def wait_live(page: Page) -> None:
-    """The socket is open, the server's first frame has arrived and pods are on the board."""
-    html = page.locator("html")
-    expect(html).to_have_attribute("data-pg-ws", "open", timeout=LIVE_TIMEOUT)
-    expect(html).to_have_attribute("data-pg-frames", re.compile(r"^[1-9]"), timeout=LIVE_TIMEOUT)
-    expect(page.locator("[data-testid=pod]").first).to_be_visible(timeout=LIVE_TIMEOUT)
 
 
 def describe(violations: list[dict]) -> str:
