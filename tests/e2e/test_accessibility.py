@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from axe_report import blocking, describe
 from playwright.sync_api import Page, expect
 
-BLOCKING = {"serious", "critical"}
 PAGES = [
     pytest.param("/{lang}/", id="course-map"),
     pytest.param("/{lang}/lessons/what-is-kubernetes/", id="lesson-1"),
@@ -20,21 +20,6 @@ def axe() -> Axe:
     return Axe()
 
 
-def describe(violations: list[dict]) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(
-            f"- {violation['id']} ({violation['impact']}): {violation['help']}\n"
-            f"  {violation['helpUrl']}"
-        )
-        for node in violation["nodes"][:10]:
-            lines.append(f"    at {', '.join(map(str, node['target']))}")
-            summary = (node.get("failureSummary") or "").replace("\n", " ")
-            if summary:
-                lines.append(f"       {summary[:300]}")
-    return "\n".join(lines)
-
-
 @pytest.mark.parametrize("lang", ["ko", "en"])
 @pytest.mark.parametrize("path", PAGES)
 def test_page_has_no_serious_accessibility_violation(
@@ -43,8 +28,8 @@ def test_page_has_no_serious_accessibility_violation(
     page.goto(path.format(lang=lang))
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     results = axe.run(page)
-    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
-    assert not blocking, f"axe-core found on {page.url}:\n{describe(blocking)}"
+    found = blocking(results)
+    assert not found, f"axe-core found on {page.url}:\n{describe(found)}"
 
 
 def test_quiz_result_is_accessible_after_answering(page: Page, axe: Axe) -> None:
@@ -54,5 +39,5 @@ def test_quiz_result_is_accessible_after_answering(page: Page, axe: Axe) -> None
     question.get_by_role("button").click()
     expect(question.get_by_test_id("quiz-result")).to_be_visible()
     results = axe.run(page, context="[data-testid=quiz-question]")
-    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
-    assert not blocking, f"axe-core found in the answered quiz:\n{describe(blocking)}"
+    found = blocking(results)
+    assert not found, f"axe-core found in the answered quiz:\n{describe(found)}"

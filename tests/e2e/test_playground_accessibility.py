@@ -7,22 +7,9 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from axe_report import blocking, describe
 from live import LIVE_TIMEOUT, WS_PROBE, wait_live
 from playwright.sync_api import Page, expect
-
-BLOCKING = {"serious", "critical"}
-
-
-def describe(violations: list[dict]) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
-        for node in violation["nodes"][:10]:
-            lines.append(f"    at {', '.join(map(str, node['target']))}")
-            summary = (node.get("failureSummary") or "").replace("\n", " ")
-            if summary:
-                lines.append(f"       {summary[:300]}")
-    return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +33,8 @@ def test_live_playground_has_no_serious_accessibility_violation(
     wait_live(page)
     wait_still(page)
     results = axe.run(page)
-    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
-    assert not blocking, f"axe-core found on {page.url} (live board):\n{describe(blocking)}"
+    found = blocking(results)
+    assert not found, f"axe-core found on {page.url} (live board):\n{describe(found)}"
 
 
 def wait_still(page: Page) -> None:
@@ -81,5 +68,5 @@ def test_playground_after_an_action_is_accessible(page: Page, axe: Axe) -> None:
     expect(newcomer).to_have_count(1, timeout=LIVE_TIMEOUT)
     wait_still(page)
     results = axe.run(page, context="[data-testid=playground]")
-    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
-    assert not blocking, f"axe-core found in the updated playground:\n{describe(blocking)}"
+    found = blocking(results)
+    assert not found, f"axe-core found in the updated playground:\n{describe(found)}"
