@@ -154,8 +154,14 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# Where instructors keep lesson folders (NN-slug/lesson.yaml + ko.md + en.md).
+# The built-in lessons (NN-slug/lesson.yaml + ko.md + en.md; see lessons/README.md).
 LESSONS_DIR = Path(os.environ.get("K8SLEARN_LESSONS_DIR", BASE_DIR / "lessons"))
+# An instructor's own lessons folders, served after the built-in ones: LESSON_DIRS is a list
+# separated by ":" (os.pathsep), like PATH. BUILTIN_LESSONS=0 serves only those folders.
+LESSON_DIRS = [
+    Path(p).expanduser() for p in os.environ.get("LESSON_DIRS", "").split(os.pathsep) if p.strip()
+]
+BUILTIN_LESSONS = env_bool("BUILTIN_LESSONS", True)
 
 LOGGING = {
     "version": 1,

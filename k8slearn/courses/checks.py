@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core import checks
 
-from k8slearn.courses.loader import load_course
+from k8slearn.courses.loader import lesson_dirs, load_course
 
 
 def check_lessons(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    course = load_course(settings.LESSONS_DIR)
+    course = load_course(lesson_dirs())
     return [
         checks.Error(str(error), hint=None, obj="lessons", id="k8slearn.E001")
         for error in course.errors

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ class Text:
 
     ko: str
     en: str
+    # Where the text is written (lesson.yaml line and column), for `manage.py lessons check`.
+    line: int | None = field(default=None, compare=False, repr=False)
+    col: int | None = field(default=None, compare=False, repr=False)
 
     def get(self, lang: str | None) -> str:
         return self.en if (lang or "").startswith("en") else self.ko
@@ -57,7 +61,7 @@ class Text:
 @dataclass(frozen=True)
 class Choice:
     text: Text
-    explain: Text
+    explain: Text | None  # optional: `lessons check` warns when a choice has none
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Lesson:
     quiz: tuple[Question, ...]
     playground: Any  # a courses.playground_block.Playground, or None
     bodies: dict[str, str]  # lang -> Markdown source
+    section: int = 0  # which lessons folder it comes from (0 = the first of lesson_dirs())
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.quiz if q.id == question_id), None)
@@ -134,12 +139,20 @@ class Course:
 
 @dataclass(frozen=True)
 class LessonError:
+    """A problem in a lesson file: ``path`` as shown (relative to the lessons folder's parent),
+    ``line`` and ``col`` counting from 1 when known."""
+
     path: str
     line: int | None
     message: str
+    col: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
+        where = self.path
+        if self.line:
+            where += f":{self.line}"
+            if self.col:
+                where += f":{self.col}"
         return f"{where}: {self.message}"
 
 
@@ -156,7 +169,8 @@ class _FileChecker:
 
     def error(self, node: yaml.Node | None, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else None
-        self.errors.append(LessonError(self.shown, line, message))
+        col = node.start_mark.column + 1 if node is not None else None
+        self.errors.append(LessonError(self.shown, line, message, col))
 
     def compose(self) -> yaml.Node | None:
         try:
@@ -172,10 +186,11 @@ class _FileChecker:
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
             line = mark.line + 1 if mark is not None else None
+            col = mark.column + 1 if mark is not None else None
             problem = getattr(err, "problem", None) or str(err)
             context = getattr(err, "context", None)
             message = f"invalid YAML: {context + ', ' if context else ''}{problem}"
-            self.errors.append(LessonError(self.shown, line, message))
+            self.errors.append(LessonError(self.shown, line, message, col))
             return None
         if node is None:
             self.errors.append(LessonError(self.shown, 1, "the file is empty"))
@@ -231,7 +246,8 @@ class _FileChecker:
                 values[lang] = value
         if len(values) != len(LANGS):
             return None
-        return Text(ko=values["ko"], en=values["en"])
+        mark = node.start_mark
+        return Text(ko=values["ko"], en=values["en"], line=mark.line + 1, col=mark.column + 1)
 
     def string(self, node: yaml.Node, where: str) -> str | None:
         value = self.value(node) if isinstance(node, yaml.ScalarNode) else None
@@ -285,13 +301,18 @@ def _question(check: _FileChecker, node: yaml.Node, where: str) -> Question | No
             choices_ok = False
         for index, choice_node in enumerate(choice_nodes):
             cwhere = f"{where}.choices[{index}]"
-            cfields = check.mapping(choice_node, cwhere, CHOICE_KEYS, CHOICE_KEYS)
-            if cfields is None or len(cfields) != len(CHOICE_KEYS):
+            cfields = check.mapping(choice_node, cwhere, CHOICE_KEYS, ("text",))
+            if cfields is None or "text" not in cfields:
                 choices_ok = False
                 continue
             ctext = check.text(cfields["text"], f"{cwhere}.text")
-            explain = check.text(cfields["explain"], f"{cwhere}.explain")
-            if ctext is None or explain is None:
+            explain = None
+            if "explain" in cfields:
+                explain = check.text(cfields["explain"], f"{cwhere}.explain")
+                if explain is None:
+                    choices_ok = False
+                    continue
+            if ctext is None:
                 choices_ok = False
                 continue
             choices.append(Choice(ctext, explain))
@@ -462,64 +483,99 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_course(lessons_dir: Path) -> Course:
-    """Read and validate every lesson and the glossary. Never raises for bad content."""
-    lessons_dir = Path(lessons_dir)
-    shown_root = lessons_dir.parent
+def as_dirs(lessons_dirs: Path | str | Sequence[Path | str]) -> tuple[Path, ...]:
+    if isinstance(lessons_dirs, str | Path):
+        return (Path(lessons_dirs),)
+    return tuple(Path(d) for d in lessons_dirs)
+
+
+def load_course(lessons_dirs: Path | str | Sequence[Path | str]) -> Course:
+    """Read and validate every lesson and glossary of one or more lessons folders.
+
+    Never raises for bad content. Lesson ids and glossary term ids are unique across all the
+    folders (they make the URLs); ``order`` is unique within a folder, and the course lists the
+    folders one after another (the built-in lessons first, then ``LESSON_DIRS``).
+    """
     errors: list[LessonError] = []
-    if not lessons_dir.is_dir():
-        return Course(
-            errors=[LessonError(str(lessons_dir), None, "the lessons folder does not exist")]
-        )
     lessons: list[Lesson] = []
+    terms: list[Term] = []
     by_id: dict[str, str] = {}
-    by_order: dict[int, str] = {}
-    for folder in sorted(lessons_dir.iterdir()):
-        if not folder.is_dir() or folder.name.startswith((".", "_")):
+    term_ids: set[str] = set()
+    for position, lessons_dir in enumerate(as_dirs(lessons_dirs)):
+        shown_root = lessons_dir.parent
+        if not lessons_dir.is_dir():
+            errors.append(LessonError(str(lessons_dir), None, "the lessons folder does not exist"))
             continue
-        lesson, lesson_errors, lines = _lesson(folder, shown_root)
-        errors.extend(lesson_errors)
-        if lesson is None:
-            continue
-        shown = _shown(folder / "lesson.yaml", shown_root)
-        if lesson.id in by_id:
-            errors.append(
-                LessonError(
-                    shown,
-                    lines.get("id"),
-                    f"id '{lesson.id}' is already used by {by_id[lesson.id]}",
-                )
-            )
-            continue
-        if lesson.order in by_order:
-            errors.append(
-                LessonError(
-                    shown,
-                    lines.get("order"),
-                    f"order {lesson.order} is already used by {by_order[lesson.order]}",
-                )
-            )
-            continue
-        by_id[lesson.id] = shown
-        by_order[lesson.order] = shown
-        lessons.append(lesson)
-    terms, glossary_errors = _glossary(lessons_dir / "glossary.yaml", shown_root)
-    errors.extend(glossary_errors)
-    lessons.sort(key=lambda lesson: lesson.order)
+        by_order: dict[int, str] = {}
+        found: list[Lesson] = []
+        for folder in sorted(lessons_dir.iterdir()):
+            if not folder.is_dir() or folder.name.startswith((".", "_")):
+                continue
+            lesson, lesson_errors, lines = _lesson(folder, shown_root)
+            errors.extend(lesson_errors)
+            if lesson is None:
+                continue
+            shown = _shown(folder / "lesson.yaml", shown_root)
+            if lesson.id in by_id:
+                errors.append(LessonError(shown, lines.get("id"),
+                                          f"id '{lesson.id}' is already used by {by_id[lesson.id]}",
+                                          3))
+                continue
+            if lesson.order in by_order:
+                errors.append(LessonError(shown, lines.get("order"),
+                                          f"order {lesson.order} is already used by "
+                                          f"{by_order[lesson.order]}", 1))
+                continue
+            by_id[lesson.id] = shown
+            by_order[lesson.order] = shown
+            found.append(lesson)
+        found.sort(key=lambda lesson: lesson.order)
+        lessons.extend(replace(lesson, section=position) for lesson in found)
+        dir_terms, glossary_errors = _glossary(lessons_dir / "glossary.yaml", shown_root)
+        errors.extend(glossary_errors)
+        for term in dir_terms:
+            if term.id in term_ids:
+                errors.append(LessonError(_shown(lessons_dir / "glossary.yaml", shown_root), None,
+                                          f"glossary term '{term.id}' is already defined in "
+                                          "another lessons folder"))
+                continue
+            term_ids.add(term.id)
+            terms.append(term)
     course = Course(lessons=tuple(lessons), terms=tuple(terms), errors=errors)
-    if not errors:
-        # Render every page once so that Markdown problems surface at load time, not on a request.
-        for lesson in course.lessons:
-            for lang in LANGS:
-                course.rendered(lesson, lang)
+    # Render every page once so that Markdown problems surface at load time, not on a request.
+    for lesson in course.lessons:
+        for lang in LANGS:
+            course.rendered(lesson, lang)
     return course
 
 
 # --------------------------------------------------------------------------- cache
 
 
-def _signature(lessons_dir: Path) -> tuple:
-    """A cheap fingerprint of the folder: (name, mtime, size) of every file two levels deep."""
+def lesson_dirs() -> tuple[Path, ...]:
+    """The lessons folders this site serves: the built-in ``LESSONS_DIR`` (unless
+    ``BUILTIN_LESSONS`` is off), then every folder of ``LESSON_DIRS``."""
+    dirs: list[Path] = []
+    if getattr(settings, "BUILTIN_LESSONS", True):
+        dirs.append(Path(settings.LESSONS_DIR))
+    dirs.extend(Path(d) for d in getattr(settings, "LESSON_DIRS", ()))
+    return tuple(d.expanduser().resolve() for d in dirs)
+
+
+def _signature(dirs: Sequence[Path]) -> tuple:
+    """A cheap fingerprint of the folders: (name, mtime, size) of every file two levels deep."""
+    return tuple(_dir_signature(d) for d in dirs)
+
+
+def signature_token(dirs: Sequence[Path] | None = None) -> str:
+    """A short text that changes whenever a lesson file changes (the live preview polls it)."""
+    import hashlib
+
+    digest = hashlib.blake2b(repr(_signature(dirs or lesson_dirs())).encode(), digest_size=8)
+    return digest.hexdigest()
+
+
+def _dir_signature(lessons_dir: Path) -> tuple:
     entries: list[tuple[str, int, int]] = []
     try:
         top = list(lessons_dir.iterdir())
@@ -548,16 +604,15 @@ def _signature(lessons_dir: Path) -> tuple:
 @dataclass
 class _Cached:
     signature: tuple
-    course: Course
-    good: Course | None
+    course: Course  # what is served: the newest valid lessons plus the last good broken ones
 
 
-_cache: dict[Path, _Cached] = {}
+_cache: dict[tuple[Path, ...], _Cached] = {}
 _cache_lock = threading.Lock()
 
 
 def get_course(request: Any = None) -> Course:
-    """The lessons for ``settings.LESSONS_DIR``, cached; reloaded on change under DEBUG.
+    """The lessons of :func:`lesson_dirs`, cached; reloaded on change under DEBUG.
 
     With a request, the stat check runs at most once per request.
     """
@@ -565,32 +620,45 @@ def get_course(request: Any = None) -> Course:
         course = getattr(request, "_k8slearn_course", None)
         if course is not None:
             return course
-    lessons_dir = Path(settings.LESSONS_DIR).resolve()
-    cached = _cache.get(lessons_dir)
+    dirs = lesson_dirs()
+    cached = _cache.get(dirs)
     if cached is None or settings.DEBUG:
-        signature = _signature(lessons_dir)
+        signature = _signature(dirs)
         if cached is None or cached.signature != signature:
             with _cache_lock:
-                cached = _reload(lessons_dir, signature, cached)
-    course = cached.good or cached.course
+                cached = _reload(dirs, signature, cached)
+    course = cached.course
     if request is not None:
         request._k8slearn_course = course
     return course
 
 
-def _reload(lessons_dir: Path, signature: tuple, previous: _Cached | None) -> _Cached:
-    course = load_course(lessons_dir)
+def _reload(dirs: tuple[Path, ...], signature: tuple, previous: _Cached | None) -> _Cached:
+    course = load_course(dirs)
     if course.errors:
         for error in course.errors:
             logger.error("lesson error: %s", error)
-        good = previous.good if previous is not None else None
-        if good is not None:
-            logger.error("serving the last good set of lessons until the errors are fixed")
-        entry = _Cached(signature, course, good)
-    else:
-        entry = _Cached(signature, course, course)
-    _cache[lessons_dir] = entry
+        if previous is not None:
+            course = _keep_last_good(course, previous.course)
+    entry = _Cached(signature, course)
+    _cache[dirs] = entry
     return entry
+
+
+def _keep_last_good(course: Course, previous: Course) -> Course:
+    """An edit broke some lessons: serve their last good version next to the valid ones."""
+    loaded = {lesson.id for lesson in course.lessons}
+    folders = {lesson.folder for lesson in course.lessons}
+    kept = [lesson for lesson in previous.lessons
+            if lesson.id not in loaded and lesson.folder not in folders
+            and lesson.folder.exists()]
+    if not kept and course.terms:
+        return course
+    logger.error("serving the last good version of %s until the errors are fixed",
+                 ", ".join(lesson.id for lesson in kept) or "the glossary")
+    lessons = sorted((*course.lessons, *kept), key=lambda lesson: (lesson.section, lesson.order))
+    return Course(lessons=tuple(lessons), terms=course.terms or previous.terms,
+                  errors=course.errors)
 
 
 def clear_cache() -> None:

@@ -142,9 +142,10 @@ def test_manage_py_check_reports_a_broken_playground_block_with_file_and_line(tm
         call_command("check")
     message = str(raised.value)
     where = "lessons/04-self-healing/lesson.yaml"
-    assert f'{where}:{first + 6}: playground.exercises[0].goal: unknown goal "podz"' in message
-    assert f'{where}:{first + 9}: playground.exercises[0].solution[0]: unknown step "explode"' in (
-        message)
+    # file:line:col, the column of the value that is wrong
+    assert f'{where}:{first + 6}:13: playground.exercises[0].goal: unknown goal "podz"' in message
+    assert (f'{where}:{first + 9}:11: playground.exercises[0].solution[0]: unknown step "explode"'
+            in message)
 
 
 def test_an_unknown_scenario_is_reported(tmp_path, settings):

@@ -346,7 +346,7 @@ def test_system_check_fails_for_a_broken_lessons_folder(lessons_root, settings):
     settings.LESSONS_DIR = lessons_root
     with pytest.raises(SystemCheckError) as raised:
         call_command("check")
-    assert f"{YAML_PATH}:21: quiz[1].answer is 5 but there are only 2 choices" in str(raised.value)
+    assert f"{YAML_PATH}:21:13: quiz[1].answer is 5 but there are only 2 choices" in str(raised.value)
 
 
 def test_system_check_passes_for_valid_lessons(settings):

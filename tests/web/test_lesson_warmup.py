@@ -61,7 +61,7 @@ WARM_CHECK = (
     "from pathlib import Path\n"
     "from django.conf import settings\n"
     "from k8slearn.courses import loader\n"
-    "cached = loader._cache.get(Path(settings.LESSONS_DIR).resolve())\n"
+    "cached = loader._cache.get(loader.lesson_dirs())\n"
     "print('warm' if cached else 'cold', len(cached.course.errors) if cached else '-')\n"
 )
 
