@@ -6,10 +6,14 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from k8slearn.courses import authoring
 from k8slearn.courses import views as course_views
 
 urlpatterns = [
     path("healthz", course_views.healthz, name="healthz"),
+    # Not under /ko/ or /en/: one address per file and per signature.
+    path("lessons/<slug:lesson_id>/files/<path:name>", authoring.lesson_file, name="lesson_file"),
+    path("dev/lessons/token", authoring.preview_token, name="preview_token"),
     path("admin/", admin.site.urls),
 ]
 

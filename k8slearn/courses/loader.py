@@ -128,7 +128,7 @@ class Course:
         key = (lesson.id, lang)
         page = self._rendered.get(key)
         if page is None:
-            page = render_lesson(lesson.bodies[lang], lang, self.terms)
+            page = render_lesson(lesson.bodies[lang], lang, self.terms, lesson.id)
             with self._lock:
                 self._rendered[key] = page
         return page
@@ -146,6 +146,7 @@ class LessonError:
     line: int | None
     message: str
     col: int | None = None
+    file: Path | None = field(default=None, compare=False, repr=False)  # the absolute path
 
     def __str__(self) -> str:
         where = self.path
@@ -170,16 +171,16 @@ class _FileChecker:
     def error(self, node: yaml.Node | None, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else None
         col = node.start_mark.column + 1 if node is not None else None
-        self.errors.append(LessonError(self.shown, line, message, col))
+        self.errors.append(LessonError(self.shown, line, message, col, self.path))
 
     def compose(self) -> yaml.Node | None:
         try:
             text = self.path.read_text(encoding="utf-8")
         except OSError as err:
-            self.errors.append(LessonError(self.shown, None, f"cannot read the file: {err}"))
+            self.errors.append(LessonError(self.shown, None, f"cannot read the file: {err}", None, self.path))
             return None
         except UnicodeDecodeError:
-            self.errors.append(LessonError(self.shown, None, "the file is not UTF-8 text"))
+            self.errors.append(LessonError(self.shown, None, "the file is not UTF-8 text", None, self.path))
             return None
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -190,10 +191,10 @@ class _FileChecker:
             problem = getattr(err, "problem", None) or str(err)
             context = getattr(err, "context", None)
             message = f"invalid YAML: {context + ', ' if context else ''}{problem}"
-            self.errors.append(LessonError(self.shown, line, message, col))
+            self.errors.append(LessonError(self.shown, line, message, col, self.path))
             return None
         if node is None:
-            self.errors.append(LessonError(self.shown, 1, "the file is empty"))
+            self.errors.append(LessonError(self.shown, 1, "the file is empty", None, self.path))
         return node
 
     @staticmethod
@@ -341,7 +342,7 @@ def _lesson(
     if not folder_match:
         check.error(None, f"folder '{folder.name}' must be named NN-slug, like '04-self-healing'")
     if not yaml_path.is_file():
-        check.errors.append(LessonError(shown, None, "lesson.yaml is missing"))
+        check.errors.append(LessonError(shown, None, "lesson.yaml is missing", None, yaml_path))
         root = None
     else:
         root = check.compose()
@@ -350,18 +351,21 @@ def _lesson(
         md_path = folder / f"{lang}.md"
         if not md_path.is_file():
             check.errors.append(
-                LessonError(_shown(md_path, shown_root), None, f"{lang}.md is missing")
+                LessonError(_shown(md_path, shown_root), None, f"{lang}.md is missing", None,
+                            md_path)
             )
             continue
         try:
             body = md_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             check.errors.append(
-                LessonError(_shown(md_path, shown_root), None, f"cannot read: {err}")
+                LessonError(_shown(md_path, shown_root), None, f"cannot read: {err}", None,
+                            md_path)
             )
             continue
         if not body.strip():
-            check.errors.append(LessonError(_shown(md_path, shown_root), 1, f"{lang}.md is empty"))
+            check.errors.append(LessonError(_shown(md_path, shown_root), 1, f"{lang}.md is empty", None,
+                                                  md_path))
             continue
         bodies[lang] = body
     if root is None:
@@ -504,7 +508,8 @@ def load_course(lessons_dirs: Path | str | Sequence[Path | str]) -> Course:
     for position, lessons_dir in enumerate(as_dirs(lessons_dirs)):
         shown_root = lessons_dir.parent
         if not lessons_dir.is_dir():
-            errors.append(LessonError(str(lessons_dir), None, "the lessons folder does not exist"))
+            errors.append(LessonError(str(lessons_dir), None, "the lessons folder does not exist",
+                                      None, lessons_dir))
             continue
         by_order: dict[int, str] = {}
         found: list[Lesson] = []
@@ -519,12 +524,12 @@ def load_course(lessons_dirs: Path | str | Sequence[Path | str]) -> Course:
             if lesson.id in by_id:
                 errors.append(LessonError(shown, lines.get("id"),
                                           f"id '{lesson.id}' is already used by {by_id[lesson.id]}",
-                                          3))
+                                          5, folder / "lesson.yaml"))
                 continue
             if lesson.order in by_order:
                 errors.append(LessonError(shown, lines.get("order"),
                                           f"order {lesson.order} is already used by "
-                                          f"{by_order[lesson.order]}", 1))
+                                          f"{by_order[lesson.order]}", 8, folder / "lesson.yaml"))
                 continue
             by_id[lesson.id] = shown
             by_order[lesson.order] = shown
@@ -537,7 +542,8 @@ def load_course(lessons_dirs: Path | str | Sequence[Path | str]) -> Course:
             if term.id in term_ids:
                 errors.append(LessonError(_shown(lessons_dir / "glossary.yaml", shown_root), None,
                                           f"glossary term '{term.id}' is already defined in "
-                                          "another lessons folder"))
+                                          "another lessons folder", None,
+                                          lessons_dir / "glossary.yaml"))
                 continue
             term_ids.add(term.id)
             terms.append(term)

@@ -12,6 +12,7 @@ texts.
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -21,10 +22,14 @@ from typing import TYPE_CHECKING
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import BashLexer, JsonLexer, YamlLexer
+
+from k8slearn.courses.blocks import RunAction, kubectl_commands, parse_cluster_block
 
 if TYPE_CHECKING:
     from k8slearn.courses.loader import Term
@@ -43,7 +48,8 @@ FORMATTER = HtmlFormatter(nowrap=True)
 PYGMENTS_STYLE = "default"
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h2", "h3", "h4", "h5",
+    "a", "abbr", "b", "blockquote", "br", "button", "code", "del", "div", "em", "h2", "h3", "h4",
+    "h5",
     "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
     "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
@@ -59,6 +65,11 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
     "th": {"style"},
     "td": {"style"},
+    # Runnable blocks (k8slearn.courses.blocks): made by the renderer, never by the author, since
+    # raw HTML is off. playground.js shows them when the page has a playground.
+    "div": {"class", "data-testid", "hidden", "role", "aria-label"},
+    "button": {"type", "class", "data-run-kubectl", "data-run-action", "data-testid", "hidden",
+               "aria-label"},
 }
 
 
@@ -118,10 +129,52 @@ def _highlight_session(code: str) -> str:
     return "\n".join(out) + "\n"
 
 
+RUN_LABEL = {"ko": "실행", "en": "Run"}
+RUN_ARIA = {"ko": "플레이그라운드 터미널에서 실행: {commands}",
+            "en": "Run in the playground terminal: {commands}"}
+ACTIONS_LABEL = {"ko": "플레이그라운드에서 해 보기", "en": "Try it in the playground"}
+
+
+def _fence(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+           env: dict) -> str:
+    """Fenced code, plus the buttons of runnable blocks (``kubectl`` and ``cluster``)."""
+    token = tokens[idx]
+    info = token.info.strip().split(maxsplit=1)[0].lower() if token.info.strip() else ""
+    lang = env.get("lang", "ko")
+    if info == "cluster":
+        found, problems = parse_cluster_block(token.content)
+        if found and not problems:
+            return _run_block(found, lang)
+        token.info = "yaml"  # a broken block shows as YAML; `lessons check` says what is wrong
+    html_code = RendererHTML.fence(self, tokens, idx, options, env)
+    if info == "kubectl":
+        commands, _skipped = kubectl_commands(token.content)
+        if commands:
+            payload = html.escape(json.dumps(commands, ensure_ascii=False), quote=True)
+            aria = html.escape(RUN_ARIA[lang].format(commands="; ".join(commands)), quote=True)
+            return (f'<div class="runnable" data-testid="runnable">{html_code}'
+                    f'<button type="button" class="run-btn" data-run-kubectl="{payload}" '
+                    f'aria-label="{aria}" hidden>▶ {RUN_LABEL[lang]}</button></div>\n')
+    return html_code
+
+
+def _run_block(found: Sequence[RunAction], lang: str) -> str:
+    buttons = "".join(
+        f'<button type="button" class="run-btn" data-testid="run-action" '
+        f'data-run-action="{html.escape(action.message_json(), quote=True)}">'
+        f"{html.escape(action.label[lang])}</button>"
+        for action in found
+    )
+    label = html.escape(ACTIONS_LABEL[lang])
+    return (f'<div class="run-block" data-testid="run-block" role="group" aria-label="{label}" '
+            f'hidden>{buttons}</div>\n')
+
+
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight})
     md.enable("table")
     md.enable("strikethrough")
+    md.add_render_rule("fence", _fence)
     return md
 
 
@@ -214,9 +267,19 @@ def _text(content: str) -> Token:
     return token
 
 
-def render_lesson(source: str, lang: str, terms: Sequence[Term] = ()) -> RenderedPage:
-    """Render one lesson body in one language."""
-    tokens = _MD.parse(source)
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def strip_comments(source: str) -> str:
+    """``<!-- … -->`` notes for authors are dropped (raw HTML is off, so they would show as
+    text); each keeps its line breaks, so line numbers in `lessons check` stay right."""
+    return HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), source)
+
+
+def render_lesson(source: str, lang: str, terms: Sequence[Term] = (),
+                  lesson_id: str | None = None) -> RenderedPage:
+    """Render one lesson body in one language (``lesson_id``: where its images are served)."""
+    tokens = _MD.parse(strip_comments(source))
     linker = _Linker(terms, lang)
     toc: list[Heading] = []
     used_ids: set[str] = set()
@@ -248,8 +311,37 @@ def render_lesson(source: str, lang: str, terms: Sequence[Term] = ()) -> Rendere
                 token.tag = "h2"
         elif token.type == "inline" and not in_heading and token.children:
             token.children = linker.link(token.children)
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "link_open":
+                child.attrSet("href", resolve_href(str(child.attrGet("href") or ""), lang))
+            elif child.type == "image" and lesson_id:
+                child.attrSet("src", resolve_src(str(child.attrGet("src") or ""), lesson_id))
     before, after = _split_at_marker(tokens)
-    return RenderedPage(_html(before), tuple(toc), frozenset(linker.used), _html(after))
+    return RenderedPage(_html(before, lang), tuple(toc), frozenset(linker.used),
+                        _html(after, lang))
+
+
+def resolve_href(href: str, lang: str) -> str:
+    """``lesson:<id>[#anchor]`` and ``glossary:<term>`` links, in the page's language."""
+    if href.startswith("lesson:"):
+        target, _, anchor = href[len("lesson:"):].partition("#")
+        return f"/{lang}/lessons/{target}/" + (f"#{anchor}" if anchor else "")
+    if href.startswith("glossary:"):
+        return f"/{lang}/glossary/#term-{href[len('glossary:'):]}"
+    return href
+
+
+def is_relative(url: str) -> bool:
+    """A path inside the lesson folder (``diagram.png``), not a site path, anchor or URL."""
+    return bool(url) and not url.startswith(("/", "#")) and not re.match(r"^[a-zA-Z][\w+.-]*:", url)
+
+
+def resolve_src(src: str, lesson_id: str) -> str:
+    """An image next to the lesson's files is served from the lesson's files URL."""
+    if is_relative(src):
+        return f"/lessons/{lesson_id}/files/{src.removeprefix('./')}"
+    return src
 
 
 def _split_at_marker(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
@@ -265,10 +357,10 @@ def _split_at_marker(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
     return tokens, []
 
 
-def _html(tokens: list[Token]) -> str:
+def _html(tokens: list[Token], lang: str = "ko") -> str:
     if not tokens:
         return ""
-    raw = _MD.renderer.render(tokens, _MD.options, {})
+    raw = _MD.renderer.render(tokens, _MD.options, {"lang": lang})
     return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel=None)
 
 

@@ -23,7 +23,7 @@ file and line. The parsed block is a :class:`Playground` on ``Lesson.playground`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -53,6 +53,9 @@ class Exercise:
     hints: tuple[Text, ...]
     solution: tuple[dict[str, Any], ...]
     paused: bool = False
+    line: int | None = field(default=None, compare=False, repr=False)  # in lesson.yaml
+    goal_line: int | None = field(default=None, compare=False, repr=False)
+    goal_col: int | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -210,4 +213,6 @@ def _exercise(check: _FileChecker, node: yaml.Node, where: str) -> Exercise | No
             paused = value
     if not ok or eid is None or title is None or prompt is None or goal is None:
         return None
-    return Exercise(eid, title, prompt, goal, tuple(hints), tuple(steps), paused)
+    goal_mark = fields["goal"].start_mark
+    return Exercise(eid, title, prompt, goal, tuple(hints), tuple(steps), paused,
+                    node.start_mark.line + 1, goal_mark.line + 1, goal_mark.column + 1)

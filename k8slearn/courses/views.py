@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader as template_loader
@@ -14,6 +16,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from k8slearn.courses import authoring
+from k8slearn.courses.authoring import preview_context
 from k8slearn.courses.loader import Lesson, Question, get_course
 from k8slearn.courses.models import LessonRead, QuizAnswer
 from k8slearn.playground import views as playground
@@ -58,7 +62,24 @@ def course_map(request: HttpRequest) -> HttpResponse:
                 "exercises": playground.exercise_count(lesson, done),
             }
         )
-    return render(request, "courses/course_map.html", {"cards": cards, "nav": "map"})
+    sections = _sections(course, cards)
+    context = {"cards": cards, "sections": sections, "nav": "map",
+               "author_errors": [str(e) for e in course.errors] if settings.DEBUG else []}
+    return render(request, "courses/course_map.html", preview_context(context))
+
+
+def _sections(course: Any, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards grouped by lessons folder (a heading each when there is more than one)."""
+    sections: list[dict[str, Any]] = []
+    for card in cards:
+        section = card["lesson"].section
+        if not sections or sections[-1]["index"] != section:
+            folder = card["lesson"].folder.parent
+            builtin = folder.resolve() == Path(settings.LESSONS_DIR).resolve()
+            name = _("Kubernetes overview") if builtin else folder.name
+            sections.append({"index": section, "name": name, "cards": []})
+        sections[-1]["cards"].append(card)
+    return sections
 
 
 def _lesson_context(
@@ -71,15 +92,16 @@ def _lesson_context(
         {"question": q, "result": results.get(q.id), "index": n}
         for n, q in enumerate(lesson.quiz, start=1)
     ]
-    return {
+    return preview_context({
         "lesson": lesson,
+        "author_problems": authoring.lesson_problems(lesson) if settings.DEBUG else [],
         "page": page,
         "questions": questions,
         "previous": previous,
         "next": following,
         "diagram_template": f"courses/diagrams/{lesson.diagram}.html" if lesson.diagram else None,
         "playground": playground.lesson_playground(request, lesson),
-    }
+    })
 
 
 def _result(question: Question, chosen: int, correct: bool) -> dict[str, Any]:
@@ -94,8 +116,12 @@ def _result(question: Question, chosen: int, correct: bool) -> dict[str, Any]:
 
 @require_GET
 def lesson_page(request: HttpRequest, lesson_id: str) -> HttpResponse:
-    lesson = get_course(request).get(lesson_id)
+    course = get_course(request)
+    lesson = course.get(lesson_id)
     if lesson is None:
+        broken = authoring.broken_lesson(request, lesson_id, course)
+        if broken is not None:
+            return broken
         raise Http404(lesson_id)
     key = _session_key(request, create=True)
     LessonRead.objects.bulk_create(
@@ -186,7 +212,8 @@ def glossary(request: HttpRequest) -> HttpResponse:
         {"term": term, "lessons": course.lessons_using(term.id, lang)}
         for term in sorted(course.terms, key=lambda t: glossary_sort_key(t.term.get(lang)))
     ]
-    return render(request, "courses/glossary.html", {"entries": entries, "nav": "glossary"})
+    return render(request, "courses/glossary.html",
+                  preview_context({"entries": entries, "nav": "glossary"}))
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

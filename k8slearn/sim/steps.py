@@ -7,6 +7,7 @@ A step is a one-key dict (YAML-friendly)::
     {"advance": 30}                                     # virtual seconds, 0 < s <= 3600
     {"step": {}}                                        # one reconcile round or the next timer
     {"kill_container": {"pod": "web-…"}}                # or {"selector": "app=web"}; "container"
+    {"kill_container": {"container": "web"}}            # the first Running pod with container web
     {"delete_pod": {"selector": "app=web"}}             # or {"pod": …}
     {"fail_node": "node-2"} / {"recover_node": "node-2"}
     {"add_node": {}}                                    # optional name / cpu / memory
@@ -137,8 +138,11 @@ def _check_values(kind: str, arg: dict[str, Any]) -> list[str]:
                 "name", "cpu", "memory"):
         if key in arg and not _nonempty_str(arg[key]):
             errors.append(f"{kind}: '{key}' must be a non-empty text")
-    if kind in ("kill_container", "delete_pod", "exec") and ("pod" in arg) == ("selector" in arg):
-        errors.append(f"{kind}: give either 'pod' or 'selector'")
+    container_only = kind == "kill_container" and set(arg) == {"container"}
+    if (kind in ("kill_container", "delete_pod", "exec") and ("pod" in arg) == ("selector" in arg)
+            and not container_only):
+        errors.append(f"{kind}: give either 'pod' or 'selector'"
+                      + (" (or only 'container')" if kind == "kill_container" else ""))
     if kind == "scale" and "replicas" in arg and (
             not isinstance(arg["replicas"], int) or isinstance(arg["replicas"], bool)
             or arg["replicas"] < 0):
@@ -249,8 +253,19 @@ def _run_step(cluster: Cluster, _arg: dict[str, Any]) -> StepResult:
     return StepResult(True, "".join(f"{line}\n" for line in ran), "")
 
 
+def pod_with_container(cluster: Cluster, container: str) -> str:
+    """The first (by name) Running, not terminating pod that has a container ``container``."""
+    names = sorted(p["metadata"]["name"] for p in cluster.pods(phase="Running")
+                   if any(c.get("name") == container for c in p["spec"].get("containers", ())))
+    if not names:
+        raise StepError(f"no Running pod has a container named {container}")
+    return names[0]
+
+
 def _run_kill(cluster: Cluster, arg: dict[str, Any]) -> StepResult:
-    pod = _pod_arg(cluster, arg)
+    # {container: web} alone: the first Running pod with that container ("kill-container: web").
+    pod = (pod_with_container(cluster, str(arg["container"])) if set(arg) == {"container"}
+           else _pod_arg(cluster, arg))
     cluster.kill_container(pod, arg.get("container"))
     return StepResult(True, f"killed the main process of pod/{pod} (exit code 137)\n", "")
 

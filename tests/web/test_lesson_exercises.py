@@ -16,15 +16,14 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from k8slearn.courses import exercises
+from k8slearn.courses.exercises import start
 from k8slearn.courses.loader import load_course
-from k8slearn.sim import scenarios
 from k8slearn.sim.goals import GoalTracker
-from k8slearn.sim.steps import run_step
 
 PLAYGROUND_LESSONS = ("self-healing", "rollouts-and-rollbacks", "service-discovery",
                       "bin-packing", "storage-orchestration", "secrets-and-config",
                       "desired-state")
-SLICE = 1.0
 
 
 def _course():
@@ -39,28 +38,10 @@ def _cases() -> list[tuple[str, str]]:
             for exercise in lesson.playground.exercises]
 
 
-def start(playground):
-    if playground.scenario:
-        return scenarios.build(playground.scenario)
-    return scenarios.build_from_manifests(playground.manifests, nodes=playground.nodes)
-
-
 def replay(cluster, tracker: GoalTracker, solution) -> list[str]:
-    """Run the solution, observing after every step and every slice of advanced time."""
-    problems = []
-    for step in solution:
-        if "advance" in step:
-            left = float(step["advance"])
-            while left > 0:
-                result = run_step(cluster, {"advance": min(SLICE, left)})
-                left -= SLICE
-                tracker.observe(cluster)
-        else:
-            result = run_step(cluster, step)
-            tracker.observe(cluster)
-        if not result.ok:
-            problems.append(f"{step}: {result.error}")
-    return problems
+    """Run the solution (observing after every step and second); the steps that failed."""
+    return [f"{r.step}: {r.error}" for r in exercises.replay(cluster, tracker, solution)
+            if not r.ok]
 
 
 def test_the_playground_lessons_have_at_least_two_exercises_each():
