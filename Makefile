@@ -21,6 +21,7 @@ test: setup browsers ## Run every test: lint, simulator, web, consumers, browser
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py lessons check --strict
 	$(PY) -m pytest
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies

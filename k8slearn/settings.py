@@ -168,4 +168,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "filters": {
+        # The live preview asks for /dev/lessons/token every second: not worth a log line.
+        "quiet_preview": {"()": "django.utils.log.CallbackFilter",
+                          "callback": lambda record: "/dev/lessons/token" not in str(record.msg)
+                          and "/dev/lessons/token" not in str(record.args)},
+    },
+    "loggers": {
+        # `make run` (Daphne's runserver): one line per request, not two (root and "django").
+        "django.channels.server": {"handlers": ["console"], "level": "INFO",
+                                   "propagate": False, "filters": ["quiet_preview"]},
+    },
 }

@@ -79,6 +79,8 @@ def check(dirs: Path | Sequence[Path], only: Path | None = None,
     course = load_course(as_dirs(dirs))
     problems = [_from_error(e) for e in course.errors
                 if only is None or _under(e.file, only)]
+    problems += [_from_error(e, WARNING) for e in course.warnings
+                 if only is None or _under(e.file, only)]
     for lesson in course.lessons:
         if only is None or _under(lesson.folder, only) or _under(only, lesson.folder):
             problems.extend(LessonLinter(course, lesson, replay).run())
@@ -94,9 +96,9 @@ def _under(path: Path | None, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _from_error(error: LessonError) -> Problem:
+def _from_error(error: LessonError, severity: str = ERROR) -> Problem:
     path = shown(error.file) if error.file is not None else error.path
-    return Problem(path, error.line, error.col, ERROR, error.message)
+    return Problem(path, error.line, error.col, severity, error.message)
 
 
 class LessonLinter:
@@ -227,8 +229,9 @@ class LessonLinter:
         if href.startswith("glossary:") or "/glossary/#term-" in target:
             term = target.rpartition("#term-")[2]
             if term not in {t.id for t in self.course.terms}:
-                self.add(path, line, col, WARNING, f"unknown glossary term '{term}' "
-                         f"(known: {', '.join(sorted(t.id for t in self.course.terms)) or 'none'})")
+                known = _listed(t.id for t in self.course.terms)
+                self.add(path, line, col, WARNING,
+                         f"unknown glossary term '{term}' (known: {known})")
             return
         if target.startswith("#"):
             if target[1:] not in page_ids:
@@ -257,8 +260,7 @@ class LessonLinter:
         other = self.course.get(lesson_id)
         if other is None:
             self.add(path, line, col, ERROR, f"broken internal link '{href}': there is no "
-                     f"lesson '{lesson_id}' (lessons: "
-                     f"{', '.join(sorted(le.id for le in self.course.lessons))})")
+                     f"lesson '{lesson_id}' (lessons: {_listed(le.id for le in self.course.lessons)})")
         elif anchor and anchor not in self._page_ids(other, page_lang):
             self.add(path, line, col, ERROR, f"broken internal link '{href}': lesson "
                      f"'{lesson_id}' has no section '{anchor}'")
@@ -360,6 +362,14 @@ def _block_line(body: str, message: dict[str, Any]) -> int:
         if values and all(v in line for v in values[:1]):
             return number
     return 0
+
+
+def _listed(names: Iterable[str], limit: int = 12) -> str:
+    names = sorted(names)
+    if not names:
+        return "none"
+    more = f", … {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def _sections(ids: Iterable[str]) -> list[str]:

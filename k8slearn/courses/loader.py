@@ -109,6 +109,7 @@ class Course:
     lessons: tuple[Lesson, ...] = ()
     terms: tuple[Term, ...] = ()
     errors: list[LessonError] = field(default_factory=list)
+    warnings: list[LessonError] = field(default_factory=list)  # served anyway; `lessons check`
     _rendered: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -501,6 +502,7 @@ def load_course(lessons_dirs: Path | str | Sequence[Path | str]) -> Course:
     folders one after another (the built-in lessons first, then ``LESSON_DIRS``).
     """
     errors: list[LessonError] = []
+    warnings: list[LessonError] = []
     lessons: list[Lesson] = []
     terms: list[Term] = []
     by_id: dict[str, str] = {}
@@ -540,14 +542,17 @@ def load_course(lessons_dirs: Path | str | Sequence[Path | str]) -> Course:
         errors.extend(glossary_errors)
         for term in dir_terms:
             if term.id in term_ids:
-                errors.append(LessonError(_shown(lessons_dir / "glossary.yaml", shown_root), None,
-                                          f"glossary term '{term.id}' is already defined in "
-                                          "another lessons folder", None,
-                                          lessons_dir / "glossary.yaml"))
+                # An instructor's glossary may repeat a built-in term: the first one is kept.
+                warnings.append(LessonError(_shown(lessons_dir / "glossary.yaml", shown_root),
+                                            None, f"glossary term '{term.id}' is already "
+                                            "defined by an earlier lessons folder; this "
+                                            "definition is not used", None,
+                                            lessons_dir / "glossary.yaml"))
                 continue
             term_ids.add(term.id)
             terms.append(term)
-    course = Course(lessons=tuple(lessons), terms=tuple(terms), errors=errors)
+    course = Course(lessons=tuple(lessons), terms=tuple(terms), errors=errors,
+                    warnings=warnings)
     # Render every page once so that Markdown problems surface at load time, not on a request.
     for lesson in course.lessons:
         for lang in LANGS:

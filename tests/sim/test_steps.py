@@ -39,6 +39,17 @@ def test_kill_container_by_selector_restarts_the_first_running_pod_in_place(web)
     assert " 1 (" in web.kubectl(f"get pod {first}").stdout
 
 
+def test_kill_container_by_container_name_alone_picks_the_first_running_pod_with_it(web):
+    first = sorted(p["metadata"]["name"] for p in web.pods("app=web"))[0]
+    result = run_step(web, {"kill_container": {"container": "web"}})
+    assert result.ok and f"pod/{first}" in result.output
+    assert run_step(web, {"kill_container": {"container": "sidecar"}}) == StepResult(
+        False, "", "no Running pod has a container named sidecar")
+    assert validate_step({"delete_pod": {"container": "web"}}) == [
+        "delete_pod: unknown key 'container' (allowed: pod, selector)",
+        "delete_pod: give either 'pod' or 'selector'"]
+
+
 def test_delete_pod_by_selector_uses_kubectl_delete(web):
     result = run_step(web, {"delete_pod": {"selector": "app=web"}})
     assert result.ok and result.output.startswith('pod "web-') and "deleted" in result.output

@@ -4,6 +4,7 @@ eviction, the busy cap, the ticker and exercise goals (WebsocketCommunicator, re
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -135,6 +136,24 @@ async def test_deleting_a_pod_pushes_fragments_by_id(learner: dict[str, Any]) ->
     await sandboxes.tick(1.0, now=later())
     html = "".join(await drain(comm))
     assert 'id="pod-' in html
+
+
+async def test_a_lesson_blocks_buttons_work_over_the_socket(learner: dict[str, Any]) -> None:
+    """The messages of a ```cluster block (k8slearn.courses.blocks), as runnable.js sends them:
+    every field a text, like a form's hidden inputs."""
+    from k8slearn.courses.blocks import parse_cluster_block
+
+    sbx, comm = learner["sbx"], learner["comm"]
+    found, problems = parse_cluster_block(
+        "- kill-container: web\n- clock: 10\n- fail-node: node-2\n- clock: 50\n")
+    assert problems == []
+    for button in found:
+        await send(comm, **{k: str(v) for k, v in button.message.items()})
+    assert sbx.cluster.now >= 60
+    pods = sbx.cluster.kubectl("get pods").stdout
+    assert " 1 (" in pods, pods  # the killed container restarted in place
+    nodes = sbx.cluster.kubectl("get nodes").stdout
+    assert re.search(r"node-2\s+NotReady", nodes), nodes
 
 
 async def test_kubectl_action_answers_with_terminal_output(learner: dict[str, Any]) -> None:
