@@ -14,7 +14,11 @@
       sessionStorage.removeItem(KEY);
       if ("scrollRestoration" in history) history.scrollRestoration = "manual";
       window.scrollTo(0, saved.y);
-      window.addEventListener("load", function () { window.scrollTo(0, saved.y); });
+      window.addEventListener("load", function () {
+        window.scrollTo(0, saved.y);
+        // Back to the browser's own restore, for a manual reload or back/forward later.
+        if ("scrollRestoration" in history) history.scrollRestoration = "auto";
+      });
     }
   } catch (e) { /* private mode: no sessionStorage, reload to the top */ }
 

@@ -6,6 +6,7 @@ How it fits together (see /work/shared/design/STACK.md, "Browser tests"):
   starts `python -m daphne … k8slearn.asgi:application` in a subprocess whose DATABASE_URL points
   at that file, so the browser and the tests see the same rows. Tests use `transactional_db`:
   rows are committed (the server can see them) and the tables are emptied after each test.
+  Starting and stopping a server is in servers.py (test_authoring.py starts a second one).
 * pytest-django's `live_server` is WSGI (no websockets); Channels' fork-based live servers hang.
 * Once a test has used Playwright's sync API an event loop stays running in this process, so
   these tests run last (the collection hook below), and Django's async-safety check is switched
@@ -15,17 +16,15 @@ How it fits together (see /work/shared/design/STACK.md, "Browser tests"):
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import ROOT, Server, run_daphne, server_env
 
-ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,7 +37,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SERVER_START_TIMEOUT = 30.0  # seconds; Daphne starts in about 1 s on an idle machine
 
 
 # --------------------------------------------------------------------------- ordering
@@ -99,64 +97,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 # --------------------------------------------------------------------------- server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Server:
-    """The Daphne subprocess and its log file."""
-
-    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.url = url
-        self.process = process
-        self.log = log
-
-    def log_size(self) -> int:
-        return self.log.stat().st_size if self.log.exists() else 0
-
-    def log_text(self, start: int = 0) -> str:
-        with self.log.open("rb") as f:
-            f.seek(start)
-            return f.read().decode("utf-8", "replace")
-
-
 @pytest.fixture(scope="session")
 def e2e_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Daphne serving k8slearn on a free port, on the test database; stopped at the end."""
-    from django.conf import settings
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        pytest.fail(
-            f"The browser tests share a SQLite test database file with their server, but "
-            f"DATABASE_URL selects {connection.vendor}: unset DATABASE_URL to run them.",
-            pytrace=False,
-        )
-    db_file = Path(settings.DATABASES["default"]["TEST"]["NAME"]).resolve()
-    if Path(connection.settings_dict["NAME"]).resolve() != db_file:
-        pytest.fail(f"the test database is not the file {db_file}", pytrace=False)
-    if not db_file.exists():
-        pytest.fail(f"the test database {db_file} was not created", pytrace=False)
-
     workdir = tmp_path_factory.mktemp("e2e-server")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.e2e.server_settings",
-        "DATABASE_URL": f"sqlite:///{db_file}",
-        "K8SLEARN_E2E_STATIC_ROOT": str(workdir / "static"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = workdir / "server.log"
-
+    env = server_env(
+        "tests.e2e.server_settings", K8SLEARN_E2E_STATIC_ROOT=str(workdir / "static")
+    )
     collect = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -170,50 +117,8 @@ def e2e_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) 
             f"collectstatic failed for the browser-test server:\n{collect.stdout}{collect.stderr}",
             pytrace=False,
         )
-
-    port = _free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "k8slearn.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _port_open(port):
-            if process.poll() is not None:
-                pytest.fail(
-                    f"Daphne exited with code {process.returncode} before listening on {port}."
-                    f"\n--- server log ---\n{server.log_text()}",
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"Daphne did not listen on port {port} within {SERVER_START_TIMEOUT:.0f} s."
-                    f"\n--- server log ---\n{server.log_text()}",
-                    pytrace=False,
-                )
-            time.sleep(0.1)
+    with run_daphne(env, workdir / "server.log") as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")
