@@ -21,6 +21,7 @@ NO_WARM_COMMANDS = frozenset(
         "createcachetable",
         "dbshell",
         "help",
+        "lessons",
         "makemessages",
         "makemigrations",
         "migrate",

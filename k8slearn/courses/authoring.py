@@ -64,7 +64,14 @@ def broken_lesson(request: HttpRequest, lesson_id: str, course: Course) -> HttpR
     errors = mine or course.errors
     context = {"lesson_id": lesson_id, "errors": [lint._from_error(e) for e in errors],
                "only_this": bool(mine)}
-    return render(request, "courses/lesson_errors.html", preview_context(context))
+    # 404 when no lesson of that name is even broken; the page helps the author either way.
+    return render(request, "courses/lesson_errors.html", preview_context(context),
+                  status=200 if mine else 404)
+
+
+def shown_errors(course: Course) -> list[str]:
+    """The course's load errors as `lessons check` prints them (the same paths)."""
+    return [str(lint._from_error(e)) for e in course.errors]
 
 
 def _folder_slug(path: Path) -> str | None:

@@ -161,6 +161,10 @@ def _action(name: str, value: Any, label: Any) -> RunAction:
         fields["target"] = _short(message.get("pod") or message.get("selector")
                                   or message.get("container", ""))
         fields.setdefault("replicas", "")
+        if key == "kubectl":  # "kubectl: kubectl get pods" is labelled once "kubectl get pods"
+            fields["line"] = fields["line"].removeprefix("kubectl ").strip()
+        if key == "fault" and str(message.get("on", True)).lower() in ("false", "0", "no", "off"):
+            label_ko, label_en = "장애 해제: {fault}", "Clear the fault: {fault}"
         labels = (label_ko.format_map(_Default(fields)), label_en.format_map(_Default(fields)))
     if label is not None:
         if not (isinstance(label, dict) and set(label) == set(LANGS)
@@ -178,7 +182,8 @@ def _clock(value: Any) -> tuple[dict[str, Any], tuple[str, str]]:
         seconds = int(value) if float(value).is_integer() else value
         return ({"action": "advance", "seconds": seconds},
                 (f"{seconds}초 진행", f"Advance {seconds} s"))
-    raise ValueError("clock must be step, pause, play or a number of seconds (1 to 3600)")
+    raise ValueError("clock must be step, pause, play or a number of seconds (more than 0, at "
+                     "most 3600)")
 
 
 class _Default(dict):

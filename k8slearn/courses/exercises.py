@@ -37,7 +37,8 @@ class StepReport:
     ok: bool
     output: str
     error: str
-    reached: bool  # the goal was reached by the end of this step
+    reached: bool  # the goal was first reached during this step …
+    reached_at: float | None = None  # … at this virtual time (seconds after the start)
 
 
 @dataclass
@@ -88,27 +89,44 @@ class ExerciseReport:
         }
 
 
-def replay(cluster: Cluster, tracker: GoalTracker, solution: Any) -> list[StepReport]:
-    """Run the steps, observing after every step and every slice of advanced time."""
+def replay(cluster: Cluster, tracker: GoalTracker, solution: Any,
+           started: float | None = None) -> list[StepReport]:
+    """Run the steps, observing after every step and every slice of advanced time.
+
+    A step's ``reached`` is true for the step during which the goal was first reached;
+    ``reached_at`` on that report is the virtual time of that observation (seconds after
+    ``started``, the cluster's time when the exercise began)."""
+    started = cluster.now if started is None else started
     reports: list[StepReport] = []
     for step in solution:
+        was_reached = tracker.reached
         if isinstance(step, dict) and "advance" in step and isinstance(step["advance"], int | float):
             left = float(step["advance"])
-            result = None
-            while left > 0:
-                result = run_step(cluster, {"advance": min(SLICE, left)})
+            results = []
+            times = []
+            while left > 0:  # a 1-second slice, then a look, as the live ticker does
+                results.append(run_step(cluster, {"advance": min(SLICE, left)}))
                 left -= SLICE
-                tracker.observe(cluster)
-                if not result.ok:
+                times.append(_look(cluster, tracker, started))
+                if not results[-1].ok:
                     break
-            assert result is not None
-            reports.append(StepReport(step, result.ok, "", result.error, tracker.reached))
+            result = results[-1] if results else run_step(cluster, step)  # advance <= 0: error
+            output = ""
         else:
             result = run_step(cluster, step)
-            tracker.observe(cluster)
-            reports.append(StepReport(step, result.ok, result.output, result.error,
-                                      tracker.reached))
+            times = [_look(cluster, tracker, started)]
+            output = result.output
+        reached_at = next((t for t in times if t is not None), None) if not was_reached else None
+        report = StepReport(step, result.ok, output, result.error, reached_at is not None)
+        report.reached_at = reached_at
+        reports.append(report)
     return reports
+
+
+def _look(cluster: Cluster, tracker: GoalTracker, started: float) -> float | None:
+    """Observe; the time since ``started`` when the goal is reached now (else None)."""
+    tracker.observe(cluster)
+    return cluster.now - started if tracker.reached else None
 
 
 def run_exercise(lesson_id: str, playground: Any, exercise: Any,
@@ -120,14 +138,9 @@ def run_exercise(lesson_id: str, playground: Any, exercise: Any,
     first_seq = cluster.state.get("event_seq", 0)
     tracker = GoalTracker(exercise.goal, cluster)
     report.reached_before_start = tracker.observe(cluster)
-    reached_at = None
-    for step in exercise.solution:
-        (step_report,) = replay(cluster, tracker, [step])
-        report.steps.append(step_report)
-        if tracker.reached and reached_at is None:
-            reached_at = cluster.now - started
+    report.steps = replay(cluster, tracker, exercise.solution, started)
     report.reached = tracker.reached
-    report.reached_at = reached_at
+    report.reached_at = next((s.reached_at for s in report.steps if s.reached), None)
     report.failed_reason = tracker.failed_reason
     report.events = [_event(e, started) for e in cluster.events if e["seq"] > first_seq]
     if check_waiting:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -225,7 +226,9 @@ class LessonLinter:
     def _link(self, path: str, lang: str, href: str, token: Token, lines: list[str],
               page_ids: set[str]) -> None:
         line, col = _where(token, lines, href)
-        target = resolve_href(href, lang)
+        # markdown-it percent-encodes addresses (#레플리카 → #%EB%A0%88…); a browser decodes.
+        target = unquote(resolve_href(href, lang))
+        href = unquote(href)
         if href.startswith("glossary:") or "/glossary/#term-" in target:
             term = target.rpartition("#term-")[2]
             if term not in {t.id for t in self.course.terms}:

@@ -405,7 +405,8 @@ def _lesson(
         if isinstance(fields["quiz"], yaml.SequenceNode) and len(nodes) < MIN_QUESTIONS:
             check.error(
                 fields["quiz"],
-                f"quiz has {len(nodes)} questions; give at least {MIN_QUESTIONS}",
+                f"quiz has {len(nodes)} question{'' if len(nodes) == 1 else 's'}; give at least "
+                f"{MIN_QUESTIONS}",
             )
         seen: dict[str, int] = {}
         for index, node in enumerate(nodes):
@@ -488,6 +489,16 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _is_lesson_folder(folder: Path) -> bool:
+    """A lesson folder: named like one (NN-slug), or holding a lesson's files (then a wrong name
+    is reported). Other folders (images/, drafts/, .git/) are not lessons."""
+    if not folder.is_dir() or folder.name.startswith((".", "_")):
+        return False
+    if FOLDER_RE.match(folder.name):
+        return True
+    return any((folder / name).exists() for name in ("lesson.yaml", "ko.md", "en.md"))
+
+
 def as_dirs(lessons_dirs: Path | str | Sequence[Path | str]) -> tuple[Path, ...]:
     if isinstance(lessons_dirs, str | Path):
         return (Path(lessons_dirs),)
@@ -516,7 +527,7 @@ def load_course(lessons_dirs: Path | str | Sequence[Path | str]) -> Course:
         by_order: dict[int, str] = {}
         found: list[Lesson] = []
         for folder in sorted(lessons_dir.iterdir()):
-            if not folder.is_dir() or folder.name.startswith((".", "_")):
+            if not _is_lesson_folder(folder):
                 continue
             lesson, lesson_errors, lines = _lesson(folder, shown_root)
             errors.extend(lesson_errors)

@@ -268,12 +268,38 @@ def _text(content: str) -> Token:
 
 
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def strip_comments(source: str) -> str:
     """``<!-- … -->`` notes for authors are dropped (raw HTML is off, so they would show as
-    text); each keeps its line breaks, so line numbers in `lessons check` stay right."""
-    return HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), source)
+    text), except inside fenced code; each keeps its line breaks, so line numbers in
+    `lessons check` stay right."""
+    if "<!--" not in source:
+        return source
+    out: list[str] = []
+    prose: list[str] = []
+    fence: str | None = None
+
+    def flush() -> None:
+        text = "".join(prose)
+        out.append(HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text))
+        prose.clear()
+
+    for line in source.splitlines(keepends=True):
+        opened = FENCE.match(line)
+        if fence is None and opened:
+            flush()
+            fence = opened.group(1)[0] * len(opened.group(1))
+            out.append(line)
+        elif fence is not None:
+            out.append(line)
+            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = None
+        else:
+            prose.append(line)
+    flush()
+    return "".join(out)
 
 
 def render_lesson(source: str, lang: str, terms: Sequence[Term] = (),
@@ -314,7 +340,10 @@ def render_lesson(source: str, lang: str, terms: Sequence[Term] = (),
     for token in tokens:
         for child in token.children or ():
             if child.type == "link_open":
-                child.attrSet("href", resolve_href(str(child.attrGet("href") or ""), lang))
+                href = str(child.attrGet("href") or "")
+                child.attrSet("href", resolve_href(href, lang))
+                if href.startswith("glossary:"):
+                    child.attrSet("class", "term")
             elif child.type == "image" and lesson_id:
                 child.attrSet("src", resolve_src(str(child.attrGet("src") or ""), lesson_id))
     before, after = _split_at_marker(tokens)

@@ -64,7 +64,7 @@ def course_map(request: HttpRequest) -> HttpResponse:
         )
     sections = _sections(course, cards)
     context = {"cards": cards, "sections": sections, "nav": "map",
-               "author_errors": [str(e) for e in course.errors] if settings.DEBUG else []}
+               "author_errors": authoring.shown_errors(course) if settings.DEBUG else []}
     return render(request, "courses/course_map.html", preview_context(context))
 
 

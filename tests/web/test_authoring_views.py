@@ -78,7 +78,8 @@ def test_a_lesson_that_never_loaded_shows_its_errors_instead_of_a_404(client, co
     assert response.status_code == 200
     assert "01-demo/lesson.yaml:" in page and "invalid YAML" in page
     assert 'data-preview-url="/dev/lessons/token"' in page  # fixing it reloads the page
-    assert client.get("/ko/lessons/nothing-like-this/").status_code == 200  # lists every error
+    other = client.get("/ko/lessons/nothing-like-this/")  # 404, but it lists every error
+    assert other.status_code == 404 and "01-demo/lesson.yaml:" in other.content.decode()
     course_map = client.get("/ko/").content.decode()
     assert 'data-testid="author-errors"' in course_map
 

@@ -141,10 +141,11 @@ def test_new_then_check_then_test_passes(tmp_path: Path, settings) -> None:
     assert "lessons check" in out and "LESSON_DIRS=" in out  # the folder is not served yet
     status, out = run("check", str(tmp_path), "--strict")
     assert (status, out.splitlines()[0]) == (0, "No problems. 0 error(s), 0 warning(s)")
-    settings.LESSON_DIRS = [tmp_path]
-    status, out = run("test", "my-first-lesson")
+    status, out = run("test", str(tmp_path))  # a folder the site does not serve yet
     assert status == 0, out
-    assert "my-first-lesson / replace-a-pod: goal reached after 10 s" in out
+    # The replacement runs 1 s into the 10 s wait: the report says when, not when the step ended.
+    assert "my-first-lesson / replace-a-pod: goal reached after 1 s (virtual)" in out
+    assert "2. advance: 10  [ok]  → goal reached at 1 s" in out
     assert "1 of 1 exercise(s) reach their goal" in out
 
 
@@ -192,8 +193,8 @@ def test_new_refuses_a_slug_that_the_folder_already_has(tmp_path: Path) -> None:
 def test_test_reports_goals_steps_and_events() -> None:
     status, out = run("test", "self-healing")
     assert status == 0
-    assert "self-healing / replace-a-pod: goal reached after 10 s (virtual)" in out
-    assert "1. delete_pod:" in out and "→ goal reached" in out
+    assert "self-healing / replace-a-pod: goal reached after 1 s (virtual)" in out
+    assert "1. delete_pod:" in out and out.count("→ goal reached") == 4  # once per exercise
     assert "Killing" in out and "SuccessfulCreate" in out  # the events that happened
 
 
@@ -248,3 +249,23 @@ def test_the_same_lesson_id_in_two_folders_is_an_error(tmp_path: Path) -> None:
     assert [str(e) for e in course.errors] == [
         f"{tmp_path.name}/04-copy/lesson.yaml:1:5: id 'self-healing' is already used by "
         "lessons/04-self-healing/lesson.yaml"]
+
+
+def test_links_to_hangul_anchors_are_not_broken(tmp_path: Path) -> None:
+    run("new", "hangul", "--dir", str(tmp_path))
+    ko = next(tmp_path.glob("*-hangul")) / "ko.md"
+    ko.write_text(ko.read_text(encoding="utf-8") + "\n[위로](#파드-하나-지우기)\n"
+                  "[다른 단원](lesson:hangul#파드-하나-지우기)\n", encoding="utf-8")
+    status, out = run("check", str(tmp_path), "--strict")
+    assert status == 0, out
+
+
+def test_folders_that_are_not_lessons_are_left_alone(tmp_path: Path) -> None:
+    run("new", "tidy", "--dir", str(tmp_path))
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.png").write_bytes(b"x")
+    (tmp_path / "3-misnamed").mkdir()
+    (tmp_path / "3-misnamed" / "lesson.yaml").write_text("id: x\n", encoding="utf-8")
+    errors = [str(e) for e in load_course(tmp_path).errors]
+    assert errors and all("3-misnamed" in e for e in errors), errors
+    assert any("must be named NN-slug" in e for e in errors)

@@ -117,3 +117,16 @@ def test_lesson_and_glossary_links_and_images_resolve_in_the_pages_language():
 def test_html_comments_are_notes_for_authors_and_never_show():
     page = render_lesson("one\n<!-- a note\nover lines -->\ntwo\n", "en").html
     assert "note" not in page and "one" in page and "two" in page
+
+
+def test_html_comments_inside_fenced_code_are_code():
+    page = render_lesson("```yaml\n<!-- kept -->\n```\nafter <!-- gone -->\n", "en").html
+    assert "kept" in page and "gone" not in page
+
+
+def test_labels_say_what_the_button_does():
+    found, _ = parse_cluster_block("- kubectl: kubectl get pods\n"
+                                   "- fault: {target: app=web, fault: readiness, on: false}\n"
+                                   "- clock: 0.5\n")
+    assert [a.label["en"] for a in found] == ["kubectl get pods", "Clear the fault: readiness",
+                                              "Advance 0.5 s"]

@@ -45,7 +45,8 @@ class Command(BaseCommand):
         check.add_argument("--format", choices=("text", "json"), default="text")
         check.add_argument("--strict", action="store_true", help="fail on warnings too")
         test = sub.add_parser("test", help="replay each exercise's solution on the simulator")
-        test.add_argument("lesson", nargs="?", help="a lesson id or folder name (default: all)")
+        test.add_argument("lesson", nargs="?", help="a lesson id, a lesson's folder or a lessons "
+                          "folder (default: every lesson the site serves)")
         test.add_argument("--format", choices=("text", "json"), default="text")
         for p in (new, check, test):
             p.set_defaults(command=self)
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             raise CommandError(f"'{slug}' is not a lesson id: use lowercase letters, digits and "
                                "single hyphens, like my-first-lesson")
         target_dir = (directory or _default_dir()).expanduser().resolve()
+        builtin = target_dir == Path(settings.LESSONS_DIR).resolve()
         target_dir.mkdir(parents=True, exist_ok=True)
         existing = [FOLDER_RE.match(p.name) for p in target_dir.iterdir() if p.is_dir()]
         numbers = [int(m.group(1)) for m in existing if m]
@@ -88,14 +90,19 @@ class Command(BaseCommand):
             (folder / name).write_text(text.substitute(values), encoding="utf-8")
         shown = lint.shown(folder)
         served = target_dir in lesson_dirs()
+        python = ".venv/bin/python" if Path(".venv/bin/python").exists() else "python"
         self.stdout.write(self.style.SUCCESS(f"Created {shown}/ (lesson.yaml, ko.md, en.md)."))
+        if builtin:
+            self.stdout.write(self.style.WARNING(
+                "This is the built-in lessons/ folder. For a course of your own, give --dir or "
+                "set LESSON_DIRS (see lessons/README.md)."))
         self.stdout.write(
             "Next:\n"
             f"  1. Edit the three files: every feature has a short example.\n"
-            f"  2. python manage.py lessons check {shown}\n"
-            f"  3. python manage.py lessons test {slug}\n"
-            f"  4. make run, then open http://127.0.0.1:8000/ko/lessons/{slug}/ (it reloads as "
-            "you save)."
+            f"  2. {python} manage.py lessons check {shown}\n"
+            f"  3. {python} manage.py lessons test {shown}\n"
+            f"  4. make run, then open /ko/lessons/{slug}/ (http://127.0.0.1:8000 by default): "
+            "the page reloads as you save."
         )
         if not served:
             self.stdout.write(self.style.WARNING(
@@ -139,9 +146,18 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ test
 
     def test_lessons(self, wanted: str | None, fmt: str) -> None:
-        course = load_course(lesson_dirs())
+        dirs = list(lesson_dirs())
+        path = Path(wanted).expanduser().resolve() if wanted else None
+        if path is not None and path.is_dir():  # a folder: test the lessons in it
+            lessons_dir = path.parent if (path / "lesson.yaml").exists() else path
+            if lessons_dir not in dirs:
+                dirs.append(lessons_dir)
+        else:
+            path = None
+        course = load_course(dirs)
         lessons = [lesson for lesson in course.lessons
-                   if wanted is None or wanted in (lesson.id, lesson.folder.name)]
+                   if wanted is None or wanted in (lesson.id, lesson.folder.name)
+                   or (path is not None and (path == lesson.folder or path in lesson.folder.parents))]
         if wanted is not None and not lessons:
             broken = [str(e) for e in course.errors if wanted in e.path]
             detail = ("; it does not load:\n  " + "\n  ".join(broken)) if broken else ""
@@ -174,7 +190,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.ERROR(f"{head}" + "; ".join(report.problems())))
         for number, step in enumerate(report.steps, start=1):
             mark = "ok" if step.ok else "FAILED"
-            goal = "  → goal reached" if step.reached else ""
+            goal = f"  → goal reached at {step.reached_at:g} s" if step.reached else ""
             self.stdout.write(f"  {number}. {_step_text(step.step)}  [{mark}]{goal}")
             text = (step.output or step.error).strip()
             for line in text.splitlines()[:6]:
