@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "template_partials",
     "k8slearn.courses",
     "k8slearn.playground",
+    "k8slearn.classroom",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +112,18 @@ if REDIS_URL:
 else:
     # Channels' in-memory layer, minus a sweep of every channel on every message (see layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "k8slearn.playground.layers.LocalChannelLayer"}}
+
+# One cache for join-attempt counting (classroom/ratelimit.py): shared by every process with Redis.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Instructors log in (students never need an account).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "classroom:classes"
+LOGOUT_REDIRECT_URL = "courses:course_map"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

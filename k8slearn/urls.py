@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from k8slearn.courses import authoring
@@ -20,6 +21,10 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("k8slearn.courses.urls")),
     path("", include("k8slearn.playground.urls")),
+    path("", include("k8slearn.classroom.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
+         name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     prefix_default_language=True,
 )
 

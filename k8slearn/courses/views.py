@@ -20,6 +20,7 @@ from k8slearn.courses import authoring
 from k8slearn.courses.authoring import preview_context
 from k8slearn.courses.loader import Lesson, Question, get_course
 from k8slearn.courses.models import LessonRead, QuizAnswer
+from k8slearn.courses.signals import progress_changed
 from k8slearn.playground import views as playground
 
 
@@ -101,7 +102,16 @@ def _lesson_context(
         "next": following,
         "diagram_template": f"courses/diagrams/{lesson.diagram}.html" if lesson.diagram else None,
         "playground": playground.lesson_playground(request, lesson),
+        "bar": _class_bar(request),
     })
+
+
+def _class_bar(request: HttpRequest) -> dict[str, Any] | None:
+    if not request.session.get("class"):
+        return None
+    from k8slearn.classroom.views import class_bar
+
+    return class_bar(request)
 
 
 def _result(question: Question, chosen: int, correct: bool) -> dict[str, Any]:
@@ -127,6 +137,11 @@ def lesson_page(request: HttpRequest, lesson_id: str) -> HttpResponse:
     LessonRead.objects.bulk_create(
         [LessonRead(session_key=key, lesson_id=lesson.id)], ignore_conflicts=True
     )
+    if not request.session.get("read", {}).get(lesson.id):
+        # The first visit in this session: tell a class dashboard (once, not on every reload).
+        request.session.setdefault("read", {})[lesson.id] = True
+        request.session.modified = True
+        progress_changed.send(sender=None, session_key=key, lesson_id=lesson.id)
     results: dict[str, dict[str, Any]] = {}
     for answer in QuizAnswer.objects.filter(session_key=key, lesson_id=lesson.id):
         question = lesson.question(answer.question_id)
@@ -174,6 +189,7 @@ def quiz_answer(request: HttpRequest, lesson_id: str, question_id: str) -> HttpR
         question_id=question.id,
         defaults={"chosen": chosen, "correct": correct},
     )
+    progress_changed.send(sender=None, session_key=key, lesson_id=lesson.id)
     if getattr(request, "htmx", False):
         return render(
             request,
@@ -191,6 +207,8 @@ def reset_progress(request: HttpRequest) -> HttpResponse:
         LessonRead.objects.filter(session_key=key).delete()
         QuizAnswer.objects.filter(session_key=key).delete()
         playground.forget_progress(key)
+        request.session.pop("read", None)
+        progress_changed.send(sender=None, session_key=key, lesson_id=None)
     return redirect(reverse("courses:course_map") + "?reset=1")
 
 

@@ -102,6 +102,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "이 레슨의 시나리오는 바꿀 수 없다. 처음부터 하려면 초기화하자.",
         "en": "This lesson's scenario cannot be changed. Use reset to start again.",
     },
+    "read-only": {
+        "ko": "강사의 클러스터는 볼 수만 있다. 직접 해 보려면 \u201c내가 해 보기\u201d를 누르자.",
+        "en": "You can only watch the instructor's cluster. Press \u201cTry it myself\u201d to "
+              "get a copy of your own.",
+    },
     "output-capped": {
         "ko": "… 출력이 너무 길어 {limit} KB에서 잘랐다.",
         "en": "… output cut at {limit} KB (too long).",

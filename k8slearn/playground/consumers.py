@@ -32,9 +32,14 @@ class SandboxConsumer(AsyncWebsocketConsumer):
     """``ws/sandbox/<id>/?lang=ko|en``: the session's own sandbox, else closed with 4403."""
 
     sbx: sandboxes.LiveSandbox | None = None
+    read_only = False  # a socket that watches (a class following its presenter): no actions
+
+    async def authorize(self, session_key: str | None) -> sandboxes.LiveSandbox | None:
+        """The sandbox this socket may use (None: refused). May raise ``sandboxes.Busy``."""
+        self.sandbox_id = str(self.scope["url_route"]["kwargs"]["sandbox_id"])
+        return await sandboxes.attach(self.sandbox_id, session_key, self.lang)
 
     async def connect(self) -> None:
-        self.sandbox_id = str(self.scope["url_route"]["kwargs"]["sandbox_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         self.lang = "en" if query.get("lang", ["ko"])[0] == "en" else "ko"
         shown = query.get("shown", [""])[0][:40]
@@ -45,7 +50,7 @@ class SandboxConsumer(AsyncWebsocketConsumer):
         # Accept first so that the browser sees the close code (a refused handshake has none).
         await self.accept()
         try:
-            self.sbx = await sandboxes.attach(self.sandbox_id, session_key, self.lang)
+            self.sbx = await self.authorize(session_key)
         except sandboxes.Busy:
             await self.send_error(message("busy", self.lang))
             await self.close(code=CLOSE_BUSY)
@@ -53,6 +58,7 @@ class SandboxConsumer(AsyncWebsocketConsumer):
         if self.sbx is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.sandbox_id = self.sbx.id
         self.group = sandboxes.group_name(self.sandbox_id, self.lang)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send(text_data=sandboxes.first_message(self.sbx, self.lang, shown))
@@ -83,6 +89,9 @@ class SandboxConsumer(AsyncWebsocketConsumer):
             return
         if not self._take_token():
             await self.send_error(message("rate", self.lang))
+            return
+        if self.read_only:
+            await self.send_error(message("read-only", self.lang))
             return
         try:
             content: Any = json.loads(raw)

@@ -116,10 +116,16 @@ def lesson_setup(context: str) -> Setup | None:
     )
 
 
+def lesson_of(context: str) -> str:
+    """The lesson a context plays: "self-healing", or "self-healing#class-3" for a class's
+    presenter sandbox (the instructor's own copy of the lesson stays apart)."""
+    return context.partition("#")[0]
+
+
 def _setup_for(context: str, scenario: str) -> Setup:
     if context == PLAY:
         return Setup(scenario=scenario if scenario in scenarios.SCENARIOS else DEFAULT_SCENARIO)
-    setup = lesson_setup(context)
+    setup = lesson_setup(lesson_of(context))
     if setup is None:
         return Setup(scenario=DEFAULT_SCENARIO)
     return setup
@@ -202,6 +208,11 @@ class LiveSandbox:
         return self.context != PLAY
 
     @property
+    def records_progress(self) -> bool:
+        """A learner's own lesson sandbox: reached goals count as their progress."""
+        return self.is_lesson and "#" not in self.context
+
+    @property
     def socket_count(self) -> int:
         return sum(self.sockets.values())
 
@@ -223,6 +234,7 @@ def reset_registry() -> None:
             _ticker.cancel()
     _ticker = _writer = None
     _PENDING.clear()
+    _BOARDS.clear()
     REGISTRY.clear()
     _OWNERS.clear()
     _LOADING.clear()
@@ -235,6 +247,8 @@ def _register(sbx: LiveSandbox) -> None:
 
 def _unregister(sbx: LiveSandbox) -> None:
     REGISTRY.pop(sbx.id, None)
+    for lang in LANGS:
+        _BOARDS.pop((sbx.id, lang), None)
     _render().forget(sbx.id)
     if _OWNERS.get((sbx.session_key, sbx.context)) == sbx.id:
         del _OWNERS[(sbx.session_key, sbx.context)]
@@ -325,11 +339,14 @@ def _db_read(**lookup: str) -> dict[str, Any] | None:
 
 @database_sync_to_async
 def _db_reached(session_key: str, lesson_id: str, exercise_id: str) -> None:
+    from k8slearn.courses.signals import progress_changed
     from k8slearn.playground.models import ExerciseProgress
 
-    ExerciseProgress.objects.get_or_create(
+    _, created = ExerciseProgress.objects.get_or_create(
         session_key=session_key, lesson_id=lesson_id, exercise_id=exercise_id
     )
+    if created:  # (in a worker thread: a listener may wait on the channel layer)
+        progress_changed.send(sender=None, session_key=session_key, lesson_id=lesson_id)
 
 
 _PENDING: dict[str, LiveSandbox] = {}  # sandboxes with unsaved changes
@@ -501,6 +518,23 @@ async def attach(sandbox_id: str, session_key: str | None, lang: str) -> LiveSan
     return sbx
 
 
+async def watch(sandbox_id: str, lang: str) -> LiveSandbox | None:
+    """A read-only socket joins a sandbox it does not own (a class following its presenter;
+    the caller has checked that it may). May raise ``Busy``."""
+    sbx = REGISTRY.get(sandbox_id) or await _load(sandbox_id)
+    if sbx is None:
+        return None
+    sbx.sockets[lang] = sbx.sockets.get(lang, 0) + 1
+    sbx.last_active = time.monotonic()
+    if sbx.version_sent is None:
+        sbx.version_sent = sbx.cluster.version
+        sbx.seq_sent = event_seq(sbx.cluster)
+        sbx.clock_shown = int(sbx.cluster.now)
+        sbx.last_clock_sent = time.monotonic()
+    ensure_ticker()
+    return sbx
+
+
 def detach(sbx: LiveSandbox, lang: str) -> None:
     sbx.sockets[lang] = max(0, sbx.sockets.get(lang, 0) - 1)
     sbx.last_active = time.monotonic()
@@ -521,12 +555,25 @@ def board_token(sbx: LiveSandbox) -> str:
     return f"{sbx.generation}.{sbx.cluster.version}"
 
 
+_BOARDS: dict[tuple[str, str], tuple[tuple[Any, ...], str]] = {}
+
+
 def first_message(sbx: LiveSandbox, lang: str, shown: str | None) -> str:
     """What a socket gets when it joins: the whole board, or, when its page already shows the
-    current objects (``shown``), just the clock, time controls and goals to bring it up to date."""
+    current objects (``shown``), just the clock, time controls and goals to bring it up to date.
+
+    The whole board is kept while nothing it shows changes: when a class of 500 opens the
+    presenter's board at once, it is drawn once, not 500 times."""
     if shown and shown == board_token(sbx):
         return _render().sync(sbx.cluster, lang, sandbox=sbx)
-    return full_board(sbx, lang)
+    key = (sbx.generation, sbx.cluster.version, int(sbx.cluster.now), sbx.paused, sbx.speed,
+           tuple(sorted(sbx.reached.items())), vm.traffic_fingerprint(sbx.cluster))
+    cached = _BOARDS.get((sbx.id, lang))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    html = full_board(sbx, lang)
+    _BOARDS[(sbx.id, lang)] = (key, html)
+    return html
 
 
 async def publish(sbx: LiveSandbox, *, full: bool = False, extra: dict[str, str] | None = None,
@@ -560,7 +607,7 @@ async def publish(sbx: LiveSandbox, *, full: bool = False, extra: dict[str, str]
     if reached:
         mark(sbx)
         for ex_id in reached:
-            if sbx.is_lesson:
+            if sbx.records_progress:
                 try:
                     await _db_reached(sbx.session_key, sbx.context, ex_id)
                 except Exception:
@@ -757,6 +804,35 @@ def ensure_ticker() -> None:
     if _ticker is not None and not _ticker.done():
         return
     _ticker = asyncio.get_running_loop().create_task(_run_ticker())
+
+
+async def copy_cluster(source: LiveSandbox, target: LiveSandbox) -> None:
+    """Give ``target`` a copy of ``source``'s cluster as it is now ("Try it myself"): same
+    objects, same virtual time; the target's exercise goals start again from there."""
+    target.cluster = Cluster.restore(source.cluster.snapshot())
+    target.generation += 1
+    target.trackers = _trackers(target.setup, target.cluster, None)
+    target.version_sent = None
+    target.journal = []
+    target.needs_snapshot = True
+    target.last_active = time.monotonic()
+    await publish(target, full=True)
+    mark(target, snapshot=True)
+
+
+async def find(sandbox_id: str) -> LiveSandbox | None:
+    """The live sandbox ``sandbox_id`` (restored from the database if needed), or None."""
+    return REGISTRY.get(sandbox_id) or await _load(sandbox_id)
+
+
+async def control(sandbox_id: str, name: str) -> bool:
+    """Pause, play or reset a sandbox that some learner owns (a class's instructor does it for
+    everyone). Loads it when it is not live. False when there is no such sandbox."""
+    sbx = REGISTRY.get(sandbox_id) or await _load(sandbox_id)
+    if sbx is None:
+        return False
+    await apply(sbx, Command(name), "ko")
+    return True
 
 
 async def forget(session_key: str, keep: str = PLAY) -> None:
