@@ -113,6 +113,9 @@ else:
     # Channels' in-memory layer, minus a sweep of every channel on every message (see layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "k8slearn.playground.layers.LocalChannelLayer"}}
 
+# With REDIS_URL, how long a process's claim on a sandbox lasts without renewal (playground/owners.py).
+PLAYGROUND_LEASE = float(os.environ.get("PLAYGROUND_LEASE", "15"))
+
 # One cache for join-attempt counting (classroom/ratelimit.py): shared by every process with Redis.
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",

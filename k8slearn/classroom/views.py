@@ -25,7 +25,7 @@ from k8slearn.classroom.models import INSTRUCTOR_GROUP, Classroom, Member
 from k8slearn.classroom.roster import csv_text, roster
 from k8slearn.courses.authoring import preview_context
 from k8slearn.courses.loader import get_course
-from k8slearn.playground import sandboxes
+from k8slearn.playground import owners, sandboxes
 
 MAX_NICKNAME = 40
 
@@ -97,8 +97,12 @@ def _open_class(request: HttpRequest, lesson_id: str) -> Classroom:
 def _presenter_sandbox(classroom: Classroom) -> str:
     """The presenter's sandbox id, made on first use (owned by the class, not a session)."""
     if not classroom.presenter_sandbox:
-        sbx = async_to_sync(sandboxes.open_sandbox)(f"class-{classroom.pk}", classroom.context)
-        classroom.presenter_sandbox = sbx.id
+        try:
+            sandbox_id = async_to_sync(sandboxes.open_sandbox)(f"class-{classroom.pk}",
+                                                               classroom.context).id
+        except owners.Elsewhere as where:  # another process made it a moment ago
+            sandbox_id = where.remote.id
+        classroom.presenter_sandbox = sandbox_id
         classroom.save(update_fields=["presenter_sandbox"])
     return classroom.presenter_sandbox
 
@@ -342,11 +346,10 @@ def try_it(request: HttpRequest, code: str) -> HttpResponse:
 
 
 async def _copy(classroom: Classroom, session_key: str) -> bool:
-    source = await sandboxes.find(classroom.presenter_sandbox)
-    if source is None:
+    snapshot = await sandboxes.snapshot_of(classroom.presenter_sandbox)
+    if snapshot is None:
         return False
-    target = await sandboxes.open_sandbox(session_key, classroom.lesson_id)
-    await sandboxes.copy_cluster(source, target)
+    await sandboxes.replace_cluster(session_key, classroom.lesson_id, snapshot)
     return True
 
 

@@ -242,20 +242,20 @@ class LessonLinter:
                          f"section '{target[1:]}' (sections: {', '.join(_sections(page_ids))})")
             return
         if target.startswith("/"):
-            self._site_link(path, line, col, target, href)
+            self._site_link(path, line, col, target, href, lang)
             return
         if is_relative(href):
             self.add(path, line, col, ERROR,
                      f"broken internal link '{href}': link to another lesson with "
                      f"lesson:<id> (like lesson:{self.lesson.id}) and to a site page with its "
-                     "path (/ko/glossary/)")
+                     f"path (/{lang}/glossary/)")
 
     def _site_link(self, path: str, line: int | None, col: int | None, target: str,
-                   href: str) -> None:
+                   href: str, lang: str) -> None:
         match = SITE_PAGES.match(target)
         if match is None:
             self.add(path, line, col, ERROR, f"broken internal link '{href}': no such page "
-                     "(lessons are lesson:<id>, the glossary is /ko/glossary/)")
+                     f"(lessons are lesson:<id>, the glossary is /{lang}/glossary/)")
             return
         page_lang, _lessons, lesson_id, _glossary, _play, anchor = match.groups()
         if lesson_id is None:

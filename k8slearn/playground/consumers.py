@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from k8slearn.playground import actions, sandboxes
+from k8slearn.playground import actions, owners, sandboxes
 from k8slearn.playground.actions import ActionError, message
 from k8slearn.sim import scenarios
 
@@ -31,7 +31,7 @@ CLOSE_BUSY = 4503
 class SandboxConsumer(AsyncWebsocketConsumer):
     """``ws/sandbox/<id>/?lang=ko|en``: the session's own sandbox, else closed with 4403."""
 
-    sbx: sandboxes.LiveSandbox | None = None
+    sbx: sandboxes.LiveSandbox | owners.Remote | None = None
     read_only = False  # a socket that watches (a class following its presenter): no actions
 
     async def authorize(self, session_key: str | None) -> sandboxes.LiveSandbox | None:
@@ -61,6 +61,9 @@ class SandboxConsumer(AsyncWebsocketConsumer):
         self.sandbox_id = self.sbx.id
         self.group = sandboxes.group_name(self.sandbox_id, self.lang)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if isinstance(self.sbx, owners.Remote):  # its owner answers with the first board
+            await owners.join(self.sbx, self.lang, shown, self.channel_name)
+            return
         await self.send(text_data=sandboxes.first_message(self.sbx, self.lang, shown))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -76,7 +79,10 @@ class SandboxConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.sbx is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            sandboxes.detach(self.sbx, self.lang)
+            if isinstance(self.sbx, owners.Remote):
+                await owners.leave(self.sbx, self.lang)
+            else:
+                sandboxes.detach(self.sbx, self.lang)
             self.sbx = None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -103,6 +109,9 @@ class SandboxConsumer(AsyncWebsocketConsumer):
             return
         try:
             action = actions.parse(content, self.lang, scenarios.SCENARIOS)
+            if isinstance(self.sbx, owners.Remote):  # the owner replies to this channel
+                await owners.forward(self.sbx, action, self.lang, self.channel_name)
+                return
             terminal = await sandboxes.apply(self.sbx, action, self.lang)
         except ActionError as err:
             await self.send_error(str(err))

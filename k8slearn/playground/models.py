@@ -26,6 +26,10 @@ class Sandbox(models.Model):
     speed = models.PositiveSmallIntegerField(default=1)
     paused = models.BooleanField(default=False)
     trackers = models.JSONField(default=dict, blank=True)  # exercise id -> GoalTracker.to_dict()
+    # With several server processes (REDIS_URL), the one that ticks this sandbox: its channel
+    # name and until when its lease runs (epoch seconds). See playground/owners.py.
+    owner = models.CharField(max_length=200, blank=True, default="")
+    owner_until = models.FloatField(default=0.0)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -31,7 +31,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from k8slearn.playground import actions
+from k8slearn.playground import actions, owners
 from k8slearn.playground import board as vm
 from k8slearn.playground.actions import ActionError, Command, Step, message
 from k8slearn.sim import Cluster, scenarios, steps
@@ -233,6 +233,7 @@ def reset_registry() -> None:
         with contextlib.suppress(RuntimeError):
             _ticker.cancel()
     _ticker = _writer = None
+    owners.reset()
     _PENDING.clear()
     _BOARDS.clear()
     REGISTRY.clear()
@@ -410,6 +411,7 @@ async def evict(sbx: LiveSandbox) -> None:
     """Save and forget a sandbox (it comes back from the database on the next visit)."""
     _unregister(sbx)
     await save(sbx, snapshot=True)
+    await owners.release(sbx.id)
 
 
 def _live_from_row(row: dict[str, Any]) -> LiveSandbox:
@@ -443,6 +445,12 @@ async def _load(sandbox_id: str, session_key: str | None = None) -> LiveSandbox 
             lookup["session_key"] = session_key
         row = await _db_read(**lookup)
         sbx = None
+        if row is not None and owners.shared() and sandbox_id not in REGISTRY:
+            owner = await owners.claim(sandbox_id)
+            if owner is not None:  # live in another process: reach it there
+                raise owners.Elsewhere(owners.Remote(sandbox_id, owner, row["session_key"],
+                                                     row["context"]))
+            row = await _db_read(**lookup)  # what the last owner saved before letting go
         if row is not None:
             await _make_room()
             sbx = REGISTRY.get(sandbox_id) or _live_from_row(row)
@@ -490,6 +498,10 @@ async def open_sandbox(session_key: str, context: str, scenario: str | None = No
                                   {k: t.to_dict() for k, t in trackers.items()}, setup.paused)
     if sandbox_id in REGISTRY:  # another tab won the race
         return REGISTRY[sandbox_id]
+    if owners.shared():
+        owner = await owners.claim(sandbox_id)
+        if owner is not None:  # another process made it at the same moment
+            raise owners.Elsewhere(owners.Remote(sandbox_id, owner, session_key, context))
     sbx = LiveSandbox(id=sandbox_id, session_key=session_key, context=context,
                       scenario=setup.scenario, cluster=cluster, setup=setup, trackers=trackers,
                       paused=setup.paused, saved_version=cluster.version, saved_now=cluster.now,
@@ -498,13 +510,18 @@ async def open_sandbox(session_key: str, context: str, scenario: str | None = No
     return sbx
 
 
-async def attach(sandbox_id: str, session_key: str | None, lang: str) -> LiveSandbox | None:
-    """A socket joins: the sandbox if this session owns it, else None. May raise ``Busy``."""
+async def attach(sandbox_id: str, session_key: str | None,
+                 lang: str) -> LiveSandbox | owners.Remote | None:
+    """A socket joins: the sandbox if this session owns it, else None; a ``Remote`` when it
+    lives in another process. May raise ``Busy``."""
     if not session_key or not sandbox_id:
         return None
     sbx = REGISTRY.get(sandbox_id)
     if sbx is None:
-        sbx = await _load(sandbox_id, session_key)
+        try:
+            sbx = await _load(sandbox_id, session_key)
+        except owners.Elsewhere as where:
+            return where.remote if where.remote.session_key == session_key else None
     if sbx is None or sbx.session_key != session_key:
         return None
     sbx.sockets[lang] = sbx.sockets.get(lang, 0) + 1
@@ -518,10 +535,13 @@ async def attach(sandbox_id: str, session_key: str | None, lang: str) -> LiveSan
     return sbx
 
 
-async def watch(sandbox_id: str, lang: str) -> LiveSandbox | None:
-    """A read-only socket joins a sandbox it does not own (a class following its presenter;
-    the caller has checked that it may). May raise ``Busy``."""
-    sbx = REGISTRY.get(sandbox_id) or await _load(sandbox_id)
+async def watch(sandbox_id: str, lang: str) -> LiveSandbox | owners.Remote | None:
+    """A socket joins a sandbox that its session does not own (a class's presenter and its
+    followers; the caller has checked that it may). May raise ``Busy``."""
+    try:
+        sbx = REGISTRY.get(sandbox_id) or await _load(sandbox_id)
+    except owners.Elsewhere as where:
+        return where.remote
     if sbx is None:
         return None
     sbx.sockets[lang] = sbx.sockets.get(lang, 0) + 1
@@ -784,6 +804,7 @@ async def tick(elapsed: float, now: float | None = None) -> None:
                 mark(sbx, snapshot=snapshot)
         except Exception:
             logger.exception("tick failed for sandbox %s", sbx.id)
+    await owners.renew(list(REGISTRY), now)
     timing.debug("tick %d %.2f ms", len(REGISTRY), (time.perf_counter() - started) * 1000)
 
 
@@ -809,7 +830,11 @@ def ensure_ticker() -> None:
 async def copy_cluster(source: LiveSandbox, target: LiveSandbox) -> None:
     """Give ``target`` a copy of ``source``'s cluster as it is now ("Try it myself"): same
     objects, same virtual time; the target's exercise goals start again from there."""
-    target.cluster = Cluster.restore(source.cluster.snapshot())
+    await copy_cluster_from(Cluster.restore(source.cluster.snapshot()), target)
+
+
+async def copy_cluster_from(cluster: Cluster, target: LiveSandbox) -> None:
+    target.cluster = cluster
     target.generation += 1
     target.trackers = _trackers(target.setup, target.cluster, None)
     target.version_sent = None
@@ -821,14 +846,40 @@ async def copy_cluster(source: LiveSandbox, target: LiveSandbox) -> None:
 
 
 async def find(sandbox_id: str) -> LiveSandbox | None:
-    """The live sandbox ``sandbox_id`` (restored from the database if needed), or None."""
+    """The live sandbox ``sandbox_id`` (restored from the database if needed), or None.
+    Raises ``owners.Elsewhere`` when another process owns it."""
     return REGISTRY.get(sandbox_id) or await _load(sandbox_id)
+
+
+async def snapshot_of(sandbox_id: str) -> dict[str, Any] | None:
+    """The cluster of ``sandbox_id`` as a snapshot: live here, or as last saved (another
+    process owns it; it saves every few seconds)."""
+    try:
+        sbx = await find(sandbox_id)
+    except owners.Elsewhere:
+        row = await _db_read(pk=sandbox_id)
+        return replay(row["snapshot"], row["journal"], row["now_ms"]).snapshot() if row else None
+    return sbx.cluster.snapshot() if sbx is not None else None
+
+
+async def replace_cluster(session_key: str, context: str, snapshot: dict[str, Any]) -> None:
+    """The session's sandbox for ``context`` gets a copy of ``snapshot`` (wherever it lives)."""
+    try:
+        target = await open_sandbox(session_key, context)
+    except owners.Elsewhere as where:
+        await owners.replace(where.remote.owner, where.remote.id, snapshot)
+        return
+    await copy_cluster_from(Cluster.restore(snapshot), target)
 
 
 async def control(sandbox_id: str, name: str) -> bool:
     """Pause, play or reset a sandbox that some learner owns (a class's instructor does it for
-    everyone). Loads it when it is not live. False when there is no such sandbox."""
-    sbx = REGISTRY.get(sandbox_id) or await _load(sandbox_id)
+    everyone), wherever it lives. False when there is no such sandbox."""
+    try:
+        sbx = await find(sandbox_id)
+    except owners.Elsewhere as where:
+        await owners.control(where.remote.owner, sandbox_id, name)
+        return True
     if sbx is None:
         return False
     await apply(sbx, Command(name), "ko")

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 
-from k8slearn.playground import sandboxes
+from k8slearn.playground import owners, sandboxes
 from k8slearn.playground.actions import message
 from k8slearn.sim import scenarios
 
@@ -61,6 +61,9 @@ def board_context(request: HttpRequest, context: str, scenario: str | None = Non
         state = async_to_sync(_page_state)(key, context, lang, scenario, restart)
     except sandboxes.Busy:
         return {"busy": message("busy", lang), "lang": lang}
+    except owners.Elsewhere as where:  # live in another process: its socket brings the board
+        return {"id": where.remote.id, "board": "", "lang": lang, "scenario": scenario,
+                "ws_url": f"/ws/sandbox/{where.remote.id}/?lang={lang}"}
     # ``shown``: what this page's board shows, so that the socket need not send it again.
     return {**state, "lang": lang,
             "ws_url": f"/ws/sandbox/{state['id']}/?lang={lang}&shown={state['shown']}"}
@@ -78,6 +81,8 @@ def _socket_only(request: HttpRequest, context: str) -> dict[str, Any]:
             sandbox_id = async_to_sync(sandboxes.open_sandbox)(key, context, None).id
         except sandboxes.Busy:
             return {"busy": message("busy", lang), "lang": lang}
+        except owners.Elsewhere as where:
+            sandbox_id = where.remote.id
     return {"id": sandbox_id, "board": "", "lang": lang,
             "ws_url": f"/ws/sandbox/{sandbox_id}/?lang={lang}"}
 

@@ -92,6 +92,13 @@
     var id = ev.detail.target && ev.detail.target.id;
     if (id === "clock" || id === "board") readClock();
   });
+  // The replicas box keeps what a learner types (hx-preserve); when they are not typing in it,
+  // it follows the Deployment's replicas (scaled from the terminal or a lesson's button).
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    document.querySelectorAll("label[data-replicas] > input").forEach(function (input) {
+      if (input !== document.activeElement) input.value = input.parentNode.dataset.replicas;
+    });
+  });
   // No socket, no ticking sandbox: stop the clock until the next board arrives.
   document.addEventListener("htmx:wsClose", function () { if (base) base.paused = true; });
   setInterval(tick, 1000);

@@ -269,3 +269,16 @@ def test_folders_that_are_not_lessons_are_left_alone(tmp_path: Path) -> None:
     errors = [str(e) for e in load_course(tmp_path).errors]
     assert errors and all("3-misnamed" in e for e in errors), errors
     assert any("must be named NN-slug" in e for e in errors)
+
+
+def test_test_with_a_folder_reports_what_does_not_load_and_fails(tmp_path: Path) -> None:
+    run("new", "good", "--dir", str(tmp_path))
+    run("new", "bad", "--dir", str(tmp_path))
+    (tmp_path / "02-bad" / "lesson.yaml").write_text("id: [bad\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("lessons", "test", str(tmp_path), stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("lessons", "test", str(tmp_path / "nope"), stdout=StringIO())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CommandError, match="there are no lessons in"):
+        call_command("lessons", "test", str(tmp_path / "empty"), stdout=StringIO())

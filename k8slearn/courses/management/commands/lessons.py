@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import string
+import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,12 @@ from k8slearn.courses.exercises import ExerciseReport, run_exercise
 from k8slearn.courses.loader import FOLDER_RE, ID_RE, lesson_dirs, load_course
 
 SCAFFOLD = Path(__file__).resolve().parents[2] / "scaffold"
+MANAGE = Path(__file__).resolve().parents[4] / "manage.py"
 MAX_EVENTS = 30  # events shown per exercise in text output (JSON has them all)
 
 
 class Command(BaseCommand):
-    help = "Write, check and test lessons: new <slug> | check [path] | test [lesson-id]"
+    help = "Write, check and test lessons: new <slug> | check [path] | test [lesson-id or path]"
     requires_system_checks: list[str] = []  # `check` must work while lessons are broken
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -90,7 +92,7 @@ class Command(BaseCommand):
             (folder / name).write_text(text.substitute(values), encoding="utf-8")
         shown = lint.shown(folder)
         served = target_dir in lesson_dirs()
-        python = ".venv/bin/python" if Path(".venv/bin/python").exists() else "python"
+        python = f"{_here(Path(sys.executable))} {_here(MANAGE)}"
         self.stdout.write(self.style.SUCCESS(f"Created {shown}/ (lesson.yaml, ko.md, en.md)."))
         if builtin:
             self.stdout.write(self.style.WARNING(
@@ -99,8 +101,8 @@ class Command(BaseCommand):
         self.stdout.write(
             "Next:\n"
             f"  1. Edit the three files: every feature has a short example.\n"
-            f"  2. {python} manage.py lessons check {shown}\n"
-            f"  3. {python} manage.py lessons test {shown}\n"
+            f"  2. {python} lessons check {shown}\n"
+            f"  3. {python} lessons test {shown}\n"
             f"  4. make run, then open /ko/lessons/{slug}/ (http://127.0.0.1:8000 by default): "
             "the page reloads as you save."
         )
@@ -147,7 +149,10 @@ class Command(BaseCommand):
 
     def test_lessons(self, wanted: str | None, fmt: str) -> None:
         dirs = list(lesson_dirs())
+        looks_like_path = bool(wanted) and ("/" in wanted or wanted in (".", ".."))
         path = Path(wanted).expanduser().resolve() if wanted else None
+        if looks_like_path and path is not None and not path.exists():
+            raise CommandError(f"{path} does not exist")
         if path is not None and path.is_dir():  # a folder: test the lessons in it
             lessons_dir = path.parent if (path / "lesson.yaml").exists() else path
             if lessons_dir not in dirs:
@@ -155,10 +160,20 @@ class Command(BaseCommand):
         else:
             path = None
         course = load_course(dirs)
+        if path is not None:
+            broken = [lint._from_error(e) for e in course.errors
+                      if e.file is not None and lint._under(e.file, path)]
+            if broken:  # a lesson that does not load cannot be replayed: say so, and fail
+                for problem in broken:
+                    self.stderr.write(str(problem))
+                raise CommandError(f"{len(broken)} error(s): fix them first "
+                                   "(lessons check shows them too)")
         lessons = [lesson for lesson in course.lessons
                    if wanted is None or wanted in (lesson.id, lesson.folder.name)
                    or (path is not None and (path == lesson.folder or path in lesson.folder.parents))]
         if wanted is not None and not lessons:
+            if path is not None:
+                raise CommandError(f"there are no lessons in {path}")
             broken = [str(e) for e in course.errors if wanted in e.path]
             detail = ("; it does not load:\n  " + "\n  ".join(broken)) if broken else ""
             raise CommandError(f"there is no lesson '{wanted}'{detail}")
@@ -206,6 +221,14 @@ class Command(BaseCommand):
         if report.reached_by_waiting:
             self.stdout.write(self.style.WARNING(
                 "  warning: waiting alone reaches this goal; the learner need not do anything"))
+
+
+def _here(path: Path) -> str:
+    """``path`` as typed from the working folder: relative inside it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _default_dir() -> Path:
