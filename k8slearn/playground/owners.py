@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -52,6 +53,13 @@ def renew_every() -> float:
 _channel: str | None = None
 _listener: asyncio.Task[None] | None = None
 _last_renew = 0.0
+
+
+def background(coro: Any) -> asyncio.Task[Any]:
+    """A task that outlives whoever started it, in a fresh context: started from a page view's
+    ``async_to_sync`` it would otherwise keep that call's worker thread, which is gone once the
+    view returns, and every later database call of the task would fail."""
+    return asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
 
 
 def shared() -> bool:
@@ -82,9 +90,12 @@ async def me() -> str:
     """This process's channel (made, and listened to, on first use)."""
     global _channel, _listener
     if _channel is None:
-        _channel = await get_channel_layer().new_channel("sandboxes.")
+        # The default prefix on purpose: channels_redis reads every process-local ("!")
+        # channel through one list per prefix and one lock; a second prefix would starve the
+        # sockets' channels while this one waits.
+        _channel = await get_channel_layer().new_channel()
     if _listener is None or _listener.done():
-        _listener = asyncio.get_running_loop().create_task(_listen(_channel))
+        _listener = background(_listen(_channel))
     return _channel
 
 

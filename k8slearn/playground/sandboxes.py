@@ -381,7 +381,7 @@ def mark(sbx: LiveSandbox, *, snapshot: bool = False) -> None:
     sbx.needs_snapshot = sbx.needs_snapshot or snapshot
     _PENDING[sbx.id] = sbx
     if _writer is None or _writer.done():
-        _writer = asyncio.get_running_loop().create_task(_write_batches())
+        _writer = owners.background(_write_batches())
 
 
 async def _write_batches() -> None:
@@ -824,7 +824,7 @@ def ensure_ticker() -> None:
         return
     if _ticker is not None and not _ticker.done():
         return
-    _ticker = asyncio.get_running_loop().create_task(_run_ticker())
+    _ticker = owners.background(_run_ticker())
 
 
 async def copy_cluster(source: LiveSandbox, target: LiveSandbox) -> None:
