@@ -33,6 +33,11 @@ def students_group(classroom_id: int) -> str:
     return f"class.{classroom_id}.students"
 
 
+def member_group(classroom_id: int, member_id: int | None) -> str:
+    """One student's pages (a removed student's pages are told, not the whole class)."""
+    return f"class.{classroom_id}.member.{member_id}"
+
+
 def row_html(classroom: Classroom, member: Member, lang: str, swap: str = "true") -> str:
     """The member's roster row and the class's exercise counts, as out-of-band swaps."""
     from k8slearn.classroom.roster import roster
@@ -75,3 +80,16 @@ def on_progress(sender: Any, session_key: str, lesson_id: str | None = None, **k
 
 def send_students(classroom: Classroom, html: str) -> None:
     _send(students_group(classroom.pk), html)
+
+
+def send_member(member: Member, html: str) -> None:
+    _send(member_group(member.classroom_id, member.pk), html)
+
+
+def kick(member: Member) -> None:
+    """Close the removed student's sockets (after the message that reloads their pages)."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            member_group(member.classroom_id, member.pk), {"type": "class.kick"})
+    except Exception:
+        logger.exception("could not close the sockets of member %s", member.pk)

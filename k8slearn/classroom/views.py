@@ -248,7 +248,8 @@ def remove(request: HttpRequest, code: str, member_id: int) -> HttpResponse:
         member.removed = True
         member.save(update_fields=["left_at", "removed"])
         live.push_member(member, "delete")
-        live.send_students(classroom, _command_html(classroom, "refresh"))
+        live.send_member(member, _command_html(classroom, "refresh"))
+        live.kick(member)
     messages.success(request, _("%(name)s was removed from the class.") % {"name": member.nickname})
     return redirect("classroom:dashboard", code=code)
 

@@ -424,3 +424,20 @@ async def test_the_class_and_its_presenter_cluster_survive_a_restart():
     assert restored.cluster.get("Deployment", "web")["spec"]["replicas"] == 4
     assert await database_sync_to_async(Member.objects.filter(nickname="Alice").count)() == 1
     await comm.disconnect()
+
+
+async def test_a_removed_student_is_told_and_stops_following_the_others_stay():
+    client = await database_sync_to_async(make_instructor)()
+    classroom = await database_sync_to_async(open_class)(client)
+    await database_sync_to_async(client.get)(f"/en/classes/{classroom.code}/present/")
+    sockets = {}
+    for name in ("Alice", "Bob"):
+        member = await database_sync_to_async(student)(classroom.code, name)
+        sockets[name] = await connect(f"/ws/class/{classroom.code}/follow/?lang=en", member)
+        await drain(sockets[name])
+    bob = await database_sync_to_async(Member.objects.get)(nickname="Bob")
+    await database_sync_to_async(client.post)(f"/en/classes/{classroom.code}/remove/{bob.pk}/")
+    told = await drain(sockets["Bob"])
+    assert 'data-kind="refresh"' in told and "<closed 4403>" in told
+    assert await drain(sockets["Alice"]) == ""
+    await sockets["Alice"].disconnect()
