@@ -45,12 +45,19 @@ def row_html(classroom: Classroom, member: Member, lang: str, swap: str = "true"
     members = list(classroom.members.filter(left_at__isnull=True))
     data = roster(classroom, members)
     row = next((r for r in data.rows if r.member.pk == member.pk), None)
+    # The row goes first: htmx parses a message in a <template>, where a <tr> after a <ul> is
+    # dropped (only its cells' text would be left).
     with translation.override(lang):
-        html = render_to_string("classroom/_counts.html", {"roster": data, "oob": True})
+        counts = render_to_string("classroom/_counts.html", {"roster": data, "oob": True})
         if row is None or swap == "delete":
-            return html + f'<tr id="member-{member.pk}" hx-swap-oob="delete"></tr>'
-        return html + render_to_string("classroom/_member_row.html", {
-            "row": row, "roster": data, "classroom": classroom, "oob": swap})
+            return f'<tr id="member-{member.pk}" hx-swap-oob="delete"></tr>' + counts
+        if swap.startswith("beforeend:"):
+            # htmx inserts the *children* of such an element: a new row goes in a <tbody>.
+            html = render_to_string("classroom/_member_row.html", {
+                "row": row, "roster": data, "classroom": classroom, "oob": False})
+            return f'<tbody hx-swap-oob="{swap}">{html}</tbody>' + counts
+        return render_to_string("classroom/_member_row.html", {
+            "row": row, "roster": data, "classroom": classroom, "oob": swap}) + counts
 
 
 def _send(group: str, html: str) -> None:

@@ -12,5 +12,5 @@ def svg(url: str, scale: int = 8) -> str:
     out = io.BytesIO()
     segno.make(url, error="m", micro=False).save(
         out, kind="svg", scale=scale, border=4, dark="#000", light="#fff", xmldecl=False,
-        svgns=True, title="QR", nl=False)
+        svgns=True, nl=False)  # no <title>: the page names the image (role="img")
     return out.getvalue().decode("utf-8")

@@ -17,6 +17,7 @@ import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -181,7 +182,7 @@ def test_followers_on_another_process_see_the_presenters_cluster(two):
         for ws in (presenter, follower, second):
             await ws.close()
 
-    asyncio.run(scenario())
+    run(scenario)
     assert _owner(sandbox_id)[0] == owner_a  # B never took it while A lived
 
     # A dies. Its lease runs out; B takes the sandbox over from the database.
@@ -203,9 +204,27 @@ def test_followers_on_another_process_see_the_presenters_cluster(two):
         assert len(set(_names(more)) - before) == 1
         await follower.close()
 
-    asyncio.run(take_over())
+    run(take_over)
     owner_b, _ = _owner(sandbox_id)
     assert owner_b.startswith("specific.") and owner_b != owner_a
+
+
+def run(coroutine: Callable[[], Any]) -> None:
+    """Run ``coroutine()`` to the end in a thread of its own: the browser tests before this
+    one leave Playwright's event loop running in this thread, where asyncio.run refuses."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine())
+        except BaseException as err:  # noqa: BLE001 - re-raised in the test's thread
+            failure.append(err)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _names(html: str) -> list[str]:
