@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
@@ -54,6 +55,11 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
         env=env,
         check=True,
     )
+    subprocess.run(  # an instructor for the presenter view
+        [sys.executable, "manage.py", "instructor", "kim", "--password-stdin"],
+        cwd=ROOT, env=env, check=True, input=f"{INSTRUCTOR_PASSWORD}\n".encode(),
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
     port = free_port()
     log = (tmp / "server.log").open("wb")
     process = subprocess.Popen(
@@ -70,6 +76,35 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.1)
     process.terminate()
     raise SystemExit(f"Daphne did not start:\n{(tmp / 'server.log').read_text()}")
+
+
+INSTRUCTOR_PASSWORD = "screenshots-only-Pass-1"
+
+
+def presenter(browser: Any, base_url: str) -> None:
+    """The presenter view on a 1920×1080 projector, a class of two, chaos mode on."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    page.goto("/ko/accounts/login/")
+    page.fill("#id_username", "kim")
+    page.fill("#id_password", INSTRUCTOR_PASSWORD)
+    page.click("main button[type=submit]")
+    page.select_option("#lesson", "self-healing")
+    page.get_by_test_id("open-class").click()
+    wait_board(page)
+    code = page.get_by_test_id("class-code").inner_text().replace(" ", "")
+    for name in ("민지", "Jun"):
+        student = browser.new_context(base_url=base_url).new_page()
+        student.goto(f"/ko/join/{code}/")
+        student.fill("#nickname", name)
+        student.click("main button[type=submit]")
+        wait_board(student)
+    page.get_by_test_id("chaos-toggle").click()
+    page.locator("[data-testid=pod][data-status=Running]").first.click()
+    page.locator("[data-testid=pod][data-status=Terminating], .pg-pod--gone").first.wait_for()
+    settle(page)
+    page.screenshot(path=ROOT / "docs" / "screenshot-presenter.png")
+    context.close()
 
 
 def make_progress(page: Page, lang: str) -> None:
@@ -141,6 +176,7 @@ def main() -> None:
                     rollout_midway(page)
                     page.locator("#board").screenshot(path=ROOT / "docs" / "screenshot-playground.png")
                     context.close()
+                    presenter(browser, base_url)
                 if review:
                     args.out.mkdir(parents=True, exist_ok=True)
                     for lang in ("ko", "en"):
