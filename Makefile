@@ -47,6 +47,7 @@ bench: setup ## Print the performance figures (bench/*.py)
 	$(PY) bench/sim.py
 	$(PY) bench/pages.py
 	$(PY) bench/ws_load.py
+	$(PY) bench/classroom_load.py
 
 screenshots: setup browsers ## Retake docs/screenshot-*.png and a review set in /tmp/shots (Chromium)
 	$(PY) tests/e2e/screenshots.py --all

@@ -60,10 +60,11 @@ class SandboxConsumer(AsyncWebsocketConsumer):
             return
         self.sandbox_id = self.sbx.id
         self.group = sandboxes.group_name(self.sandbox_id, self.lang)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         if isinstance(self.sbx, owners.Remote):  # its owner answers with the first board
+            await self.channel_layer.group_add(self.group, self.channel_name)
             await owners.join(self.sbx, self.lang, shown, self.channel_name)
             return
+        sandboxes.listen(self.sandbox_id, self.lang, self)  # updates come by a direct call
         await self.send(text_data=sandboxes.first_message(self.sbx, self.lang, shown))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -78,10 +79,11 @@ class SandboxConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.sbx is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
             if isinstance(self.sbx, owners.Remote):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
                 await owners.leave(self.sbx, self.lang)
             else:
+                sandboxes.unlisten(self.sandbox_id, self.lang, self)
                 sandboxes.detach(self.sbx, self.lang)
             self.sbx = None
 
@@ -138,6 +140,10 @@ class SandboxConsumer(AsyncWebsocketConsumer):
         from k8slearn.playground import render
 
         await self.send(text_data=render.error(text, self.lang))
+
+    async def deliver(self, html: str) -> None:
+        """An update of this socket's sandbox, from the process that runs it (a direct call)."""
+        await self.send(text_data=html)
 
     async def board_update(self, event: dict[str, Any]) -> None:
         """``board.update`` from the sandbox's group: fragments rendered once for everyone."""

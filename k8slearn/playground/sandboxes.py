@@ -236,6 +236,7 @@ def reset_registry() -> None:
     owners.reset()
     _PENDING.clear()
     _BOARDS.clear()
+    LISTENERS.clear()
     REGISTRY.clear()
     _OWNERS.clear()
     _LOADING.clear()
@@ -649,8 +650,40 @@ async def publish(sbx: LiveSandbox, *, full: bool = False, extra: dict[str, str]
         if extra:
             html += extra.get(lang, "")
         if html:
-            await layer.group_send(group_name(sbx.id, lang), {"type": "board.update", "html": html})
+            await deliver(sbx.id, lang, html, layer)
     return True
+
+
+# The sockets of this process that show a sandbox living here: (sandbox id, lang) -> consumers.
+# An update goes to each with one call: no channel-layer hop and no task woken per socket, which
+# for a class of 500 followers was a large part of the fan-out. The channel group carries updates
+# only to sockets in other processes (REDIS_URL; see owners.py), so nobody gets one twice.
+LISTENERS: dict[tuple[str, str], set[Any]] = {}
+
+
+def listen(sandbox_id: str, lang: str, consumer: Any) -> None:
+    LISTENERS.setdefault((sandbox_id, lang), set()).add(consumer)
+
+
+def unlisten(sandbox_id: str, lang: str, consumer: Any) -> None:
+    listeners = LISTENERS.get((sandbox_id, lang))
+    if listeners is not None:
+        listeners.discard(consumer)
+        if not listeners:
+            del LISTENERS[(sandbox_id, lang)]
+
+
+async def deliver(sandbox_id: str, lang: str, html: str, layer: Any = None) -> None:
+    """Send an update to every socket showing ``sandbox_id`` in ``lang``, here and elsewhere."""
+    for consumer in list(LISTENERS.get((sandbox_id, lang), ())):
+        try:
+            await consumer.deliver(html)
+        except Exception:  # a socket closing right now: its disconnect will unlisten it
+            logger.debug("could not deliver to a closing socket of %s", sandbox_id)
+    if owners.shared():
+        layer = layer or get_channel_layer()
+        await layer.group_send(group_name(sandbox_id, lang), {"type": "board.update",
+                                                              "html": html})
 
 
 def event_seq(cluster: Cluster) -> int:
