@@ -70,7 +70,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -81,6 +80,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import measure
+from measure import (
+    RESULTS,
+    cpu_seconds,
+    free_port,
+    own_cpu,
+    percentile,
+    rss_mb,
+    stop_process,
+    wait_port,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 GC_PROBE = Path(__file__).resolve().parent / "gc_probe"
 LESSON = "self-healing"  # a lesson with a playground: scenario "probes", a Deployment "web" of 3
@@ -90,7 +101,6 @@ CLIENT_BUSY = 80.0  # % of one core: a client process above this is (nearly) sat
 MACHINE_BUSY = 90.0  # % of all cores
 NOISY = 50.0  # % of one core used by other processes during a window: run the level again
 PROFILE: list[str] = []  # --profile FILE: run Daphne A under cProfile (stopped with SIGINT)
-RESULTS: list[tuple[str, str, str, bool | None]] = []
 SUMMARY: list[dict[str, Any]] = []
 
 TERMINATING = re.compile(r'data-name="([^"]+)" data-status="Terminating"')
@@ -99,56 +109,11 @@ DELETED = re.compile(r'pod (?:&quot;|&#34;|")([^&"\s]+)(?:&quot;|&#34;|") delete
 
 
 def record(figure: str, value: str, target: str = "", passed: bool | None = None) -> None:
-    RESULTS.append((figure, value, target, passed))
-    mark = "" if passed is None else ("PASS" if passed else "FAIL")
-    print(f"  {figure:<58} {value:>30}  {target:<16} {mark}", flush=True)
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
+    measure.record(figure, value, target, passed, widths=(58, 30, 16))
 
 
 def triple(values: list[float]) -> str:
     return " / ".join(f"{percentile(values, p):.1f}" for p in (50, 95, 99)) + " ms"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, process: subprocess.Popen[bytes], what: str, log: Path | None) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            text = log.read_text(errors="replace") if log else ""
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{text[-3000:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port} within 30 s")
-
-
-def stop_process(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -174,11 +139,6 @@ def wait_for_quiet(limit: float, threshold: float = 30.0) -> None:
     if waited > 1.5 or busy >= threshold:
         print(f"  waited {waited:.0f} s for a quieter machine (last second: {busy:.0f} % busy)",
               flush=True)
-
-
-def own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # --------------------------------------------------------------------------- servers
@@ -226,11 +186,7 @@ class Daphne:
         return self.process.pid
 
     def rss_mb(self) -> tuple[float, float]:
-        """(current RSS, peak RSS) in MB."""
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
-        hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
-        return rss, hwm
+        return rss_mb(self.pid)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -29,7 +29,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,18 @@ from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
 
+from measure import (
+    RESULTS,
+    cpu_seconds,
+    free_port,
+    own_cpu,
+    percentile,
+    record,
+    rss_mb,
+    stop_process,
+    wait_port,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = 5.0  # seconds between one learner's actions
 TARGETS = {
@@ -49,30 +60,9 @@ TARGETS = {
     "rss_mb_at_1000": 1024.0,
 }
 PROFILE: list[str] = []  # --profile FILE: run Daphne under cProfile (stopped with SIGINT)
-RESULTS: list[tuple[str, str, str, bool | None]] = []
-
-
-def record(figure: str, value: str, target: str = "", passed: bool | None = None) -> None:
-    RESULTS.append((figure, value, target, passed))
-    mark = "" if passed is None else ("PASS" if passed else "FAIL")
-    print(f"  {figure:<52} {value:>26}  {target:<14} {mark}", flush=True)
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 # --------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -103,24 +93,13 @@ class Server:
              "k8slearn.asgi:application"],
             cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"Daphne exited:\n{self.log.read_text()}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise SystemExit("Daphne did not start within 30 s")
+        try:
+            wait_port(self.port, self.process, "Daphne", self.log)
+        except RuntimeError as err:
+            raise SystemExit(str(err)) from err
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT if PROFILE else signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGINT if PROFILE else signal.SIGTERM)
         if self.log.exists():  # kept for a look after the run (the work folder goes)
             Path(tempfile.gettempdir(), "ws_load-daphne.log").write_bytes(self.log.read_bytes())
 
@@ -130,16 +109,11 @@ class Server:
 
     def cpu_seconds(self) -> float:
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
     def rss_mb(self) -> tuple[float, float]:
-        """(current RSS, peak RSS) in MB."""
         assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
-        hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
-        return rss, hwm
+        return rss_mb(self.process.pid)
 
     def timings(self, what: str = "action") -> list[float]:
         """Durations (ms) from the timing log: "action" (receive -> fragments sent) or
@@ -149,13 +123,6 @@ class Server:
 
 
 # --------------------------------------------------------------------------- learners
-
-
-def _own_cpu() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def open_page(base: str) -> tuple[str, str, float]:
@@ -298,12 +265,12 @@ async def run_level(server: Server, n: int, seconds: float) -> None:
     await asyncio.sleep(warmup)
     stats.measuring = True
     cpu0, wall0 = server.cpu_seconds(), time.monotonic()
-    own0 = _own_cpu()
+    own0 = own_cpu()
     timing_start = len(server.timings())
     tick_start = len(server.timings("tick"))
     await asyncio.sleep(seconds)
     cpu1, wall1 = server.cpu_seconds(), time.monotonic()
-    own = (_own_cpu() - own0) / (wall1 - wall0) * 100
+    own = (own_cpu() - own0) / (wall1 - wall0) * 100
     rss, hwm = server.rss_mb()
     stats.measuring = False
     results = await asyncio.gather(*tasks, return_exceptions=True)

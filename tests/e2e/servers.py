@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT = 30.0  # seconds; Daphne starts in about 1 s on an idle machine
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -85,7 +85,7 @@ def server_env(settings_module: str, **extra: str) -> dict[str, str]:
 @contextmanager
 def run_daphne(env: dict[str, str], log: Path) -> Iterator[Server]:
     """Daphne serving k8slearn on a free port with ``env``, until the block ends."""
-    port = _free_port()
+    port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
@@ -106,7 +106,7 @@ def run_daphne(env: dict[str, str], log: Path) -> Iterator[Server]:
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _port_open(port):
+        while not port_open(port):
             if process.poll() is not None:
                 pytest.fail(
                     f"Daphne exited with code {process.returncode} before listening on {port}."

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -24,17 +23,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from servers import Server, run_daphne, server_env
+from servers import Server, free_port, port_open, run_daphne, server_env
 from websockets.asyncio.client import connect
 
 LEASE = 2.0  # seconds: short, so that the take-over happens within the test
 WAIT = 15.0  # seconds to wait for any one message
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +36,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if binary is None:
         pytest.fail("The two-process test needs redis-server: apt-get install -y redis-server "
                     "(make test installs it as root).", pytrace=False)
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+        deadline = time.monotonic() + 10  # polls the port until it listens, not a fixed wait
+        while not port_open(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("redis-server did not start", pytrace=False)
             time.sleep(0.05)
@@ -188,7 +178,7 @@ def test_followers_on_another_process_see_the_presenters_cluster(two):
     # A dies. Its lease runs out; B takes the sandbox over from the database.
     a.process.terminate()
     a.process.wait(timeout=10)
-    deadline = time.monotonic() + WAIT
+    deadline = time.monotonic() + WAIT  # polls until the lease's end has passed (a DB value)
     while _owner(sandbox_id)[1] > time.time():
         assert time.monotonic() < deadline, "A's lease never ran out"
         time.sleep(0.1)
